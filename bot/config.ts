@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { CommonEnvShape, httpUrl, parseEnv, port, positiveNumber, secret } from '../lib/config';
+
+export const BotEnvSchema = z.object({
+  ...CommonEnvShape,
+  BOT_PORT: port(3001),
+  SLACK_BOT_TOKEN: z.string().regex(/^xox[bp]-/, 'must be a bot token (xoxb-...)'),
+  SLACK_SIGNING_SECRET: secret(),
+  /** Socket Mode instead of the HTTP receiver when set. */
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token (xapp-...)').optional(),
+  /** Web API base; the sandbox in local mode, Slack's own when unset. */
+  SLACK_API_URL: httpUrl().optional(),
+  ALERTMANAGER_WEBHOOK_TOKEN: secret(),
+  ALERTMANAGER_URL: httpUrl().optional(),
+  PROMETHEUS_URL: httpUrl().optional(),
+  OPS_CONFIG: z.string().min(1).optional(),
+  BOT_API_TOKEN: secret().optional(),
+  ESCALATION_TIME_SCALE: positiveNumber(1),
+  /** Channels by priority; the sandbox and the default Slack setup use these names. */
+  CHANNEL_CRITICAL: z.string().min(1).default('ops-critical'),
+  CHANNEL_ALERTS: z.string().min(1).default('ops-alerts'),
+});
+
+export type BotEnv = z.output<typeof BotEnvSchema>;
+
+export function loadBotEnv(env: NodeJS.ProcessEnv = process.env): BotEnv {
+  return parseEnv(BotEnvSchema, env);
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { CommonEnvShape, JwtEnvShape, httpUrl, parseEnv, port, positiveInt } from '../lib/config';
+
+export const WorkersEnvSchema = z
+  .object({
+    ...CommonEnvShape,
+    ...JwtEnvShape,
+    WORKERS_METRICS_PORT: port(3002),
+    /** The MCP server's Streamable HTTP endpoint. */
+    MCP_SERVER_URL: httpUrl().default('http://127.0.0.1:3000/mcp'),
+    SLACK_BOT_TOKEN: z.string().regex(/^xox[bp]-/, 'must be a bot token (xoxb-...)'),
+    SLACK_API_URL: httpUrl().optional(),
+    WORKER_CONCURRENCY: positiveInt(4),
+  })
+  .refine((env) => env.JWT_SECRET, {
+    message: 'required: the workers mint their own ops:admin token with it',
+    path: ['JWT_SECRET'],
+  });
+
+export type WorkersEnv = z.output<typeof WorkersEnvSchema>;
+
+export function loadWorkersEnv(env: NodeJS.ProcessEnv = process.env): WorkersEnv {
+  return parseEnv(WorkersEnvSchema, env);
+}
