@@ -1,0 +1,182 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import { asCodedError, CodedError, ErrorCode } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import type { Backends } from '../backends/types';
+import type { ServerMetrics } from '../metrics';
+
+/** Is the server in maintenance (the seed's status file)? Cheap: cached, invalidated on change. */
+export interface MaintenanceGate {
+  isOn(): Promise<boolean>;
+}
+
+/**
+ * What every tool (ops and finance) gets. Built once per process; the
+ * McpServer is built per HTTP request and only binds these.
+ */
+export interface ToolContext {
+  backends: Backends;
+  maintenance: MaintenanceGate;
+  metrics: ServerMetrics;
+  logger: Logger;
+}
+
+/** Who is calling, from the verified token (`extra.authInfo`). */
+export interface ToolCaller {
+  /** JWT `sub`; "anonymous" only over in-process transports without auth. */
+  subject: string;
+  clientId: string;
+  scopes: readonly string[];
+  /** Client address as the IP middleware saw it (after TRUST_PROXY). */
+  clientIp?: string;
+}
+
+export interface ToolInvocation {
+  ctx: ToolContext;
+  caller: ToolCaller;
+  signal: AbortSignal;
+}
+
+/** What a tool returns on success; the guard wraps it into a CallToolResult. */
+export interface ToolOutput<O> {
+  structured: O;
+  /** The readable block a person (or a chat message) shows. */
+  text: string;
+}
+
+/**
+ * `finance` tools are refused in maintenance; `ops` tools keep working so an
+ * operator can look and turn maintenance off.
+ */
+export type ToolKind = 'finance' | 'ops';
+
+export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
+  name: string;
+  title?: string;
+  description: string;
+  /** Required scope, e.g. "accounts:read". `x:admin` implies `x:write` and `x:read`; `x:write` implies `x:read`. */
+  scope: string;
+  kind: ToolKind;
+  /** Built once at module load: a z.object, not a raw shape, so nothing is converted per request. */
+  input: I;
+  output: O;
+  annotations?: ToolAnnotations;
+  run(args: z.output<I>, call: ToolInvocation): Promise<ToolOutput<z.output<O>>>;
+}
+
+export interface GuardedTool {
+  readonly name: string;
+  readonly spec: ToolSpec<z.ZodObject, z.ZodObject>;
+}
+
+/** Declares a tool. Call at module level so schemas exist once per process. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: ToolSpec<I, O>): GuardedTool {
+  return Object.freeze({ name: spec.name, spec: spec as unknown as ToolSpec<z.ZodObject, z.ZodObject> });
+}
+
+/** Scope check with the implication rule above. */
+export function hasScope(granted: readonly string[], required: string): boolean {
+  if (granted.includes(required)) return true;
+  const idx = required.lastIndexOf(':');
+  if (idx < 0) return false;
+  const area = required.slice(0, idx);
+  const level = required.slice(idx + 1);
+  if (level === 'read') return granted.includes(`${area}:write`) || granted.includes(`${area}:admin`);
+  if (level === 'write') return granted.includes(`${area}:admin`);
+  return false;
+}
+
+export function callerFrom(authInfo: AuthInfo | undefined): ToolCaller {
+  if (!authInfo) return { subject: 'anonymous', clientId: 'anonymous', scopes: [] };
+  const extra = authInfo.extra ?? {};
+  return {
+    subject: typeof extra.sub === 'string' ? extra.sub : authInfo.clientId,
+    clientId: authInfo.clientId,
+    scopes: authInfo.scopes,
+    clientIp: typeof extra.clientIp === 'string' ? extra.clientIp : undefined,
+  };
+}
+
+/** A tool error as MCP wants it: `isError`, `<CODE>: message`, no stack. */
+export function toolError(err: CodedError): CallToolResult {
+  // No structuredContent here: the SDK Client validates any structuredContent
+  // against the tool's output schema, even on errors, and would throw.
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${err.code}: ${err.message}` }],
+    _meta: { error: { code: err.code, message: err.message } },
+  };
+}
+
+type Callback = (args: unknown, extra: { authInfo?: AuthInfo; signal: AbortSignal }) => Promise<CallToolResult>;
+
+function refusalStatus(code: ErrorCode): string {
+  if (code === ErrorCode.Forbidden) return '403';
+  if (code === ErrorCode.Unauthorized) return '401';
+  if (code === ErrorCode.Maintenance) return '503';
+  return 'error';
+}
+
+/** The one wrapper every tool runs through: scope, maintenance, metrics, error shape. */
+function guard(tool: GuardedTool, ctx: ToolContext): Callback {
+  const { spec } = tool;
+  const requests = ctx.metrics.requests;
+  const timer = ctx.metrics.duration.labels(spec.name);
+  return async (args, extra) => {
+    const end = timer.startTimer();
+    let status = 'success';
+    try {
+      const caller = callerFrom(extra.authInfo);
+      if (!hasScope(caller.scopes, spec.scope)) {
+        throw new CodedError(ErrorCode.Forbidden, `insufficient_scope: ${spec.name} needs scope "${spec.scope}"`, {
+          requiredScope: spec.scope,
+        });
+      }
+      if (spec.kind === 'finance' && (await ctx.maintenance.isOn())) {
+        throw new CodedError(ErrorCode.Maintenance, 'the server is in maintenance; finance tools are unavailable, retry later');
+      }
+      const out = await spec.run(args as never, { ctx, caller, signal: extra.signal });
+      return { content: [{ type: 'text', text: out.text }], structuredContent: out.structured as Record<string, unknown> };
+    } catch (err) {
+      const coded = asCodedError(err);
+      status = refusalStatus(coded.code);
+      if (coded.code === ErrorCode.Internal) ctx.logger.error({ err, tool: spec.name }, 'tool failed');
+      else ctx.logger.debug({ tool: spec.name, code: coded.code }, coded.message);
+      return toolError(coded);
+    } finally {
+      end();
+      requests.inc({ tool: spec.name, status });
+    }
+  };
+}
+
+// Guarded callbacks are built once per (context, tool); per request we only bind them.
+const compiled = new WeakMap<ToolContext, Map<GuardedTool, Callback>>();
+
+function compiledFor(ctx: ToolContext, tool: GuardedTool): Callback {
+  let byTool = compiled.get(ctx);
+  if (!byTool) compiled.set(ctx, (byTool = new Map()));
+  let cb = byTool.get(tool);
+  if (!cb) byTool.set(tool, (cb = guard(tool, ctx)));
+  return cb;
+}
+
+/** Binds guarded tools to a (per-request) McpServer. */
+export function registerGuardedTools(server: McpServer, ctx: ToolContext, tools: readonly GuardedTool[]): void {
+  for (const tool of tools) {
+    const { spec } = tool;
+    server.registerTool(
+      spec.name,
+      {
+        title: spec.title,
+        description: spec.description,
+        inputSchema: spec.input,
+        outputSchema: spec.output,
+        annotations: spec.annotations,
+      },
+      compiledFor(ctx, tool) as never,
+    );
+  }
+}
