@@ -1,6 +1,5 @@
 import { SignJWT } from 'jose';
-import { z } from 'zod';
-import { ValidationError } from './errors';
+import { parseDuration } from './duration';
 
 export interface MintTokenOptions {
   secret: string;
@@ -13,18 +12,11 @@ export interface MintTokenOptions {
   audience?: string;
 }
 
-const DurationSchema = z.string().regex(/^\d+(ms|s|m|h|d)?$/, 'must be a duration such as 90s, 15m, 12h or 7d');
-
-/** Parses "15m" style durations into seconds. */
+/** Parses "15m" style durations into whole seconds (at least 1); a bare number means seconds. */
 export function durationSeconds(value: number | string): number {
   if (typeof value === 'number') return value;
-  const parsed = DurationSchema.safeParse(value);
-  if (!parsed.success) throw new ValidationError(`invalid duration "${value}": ${parsed.error.issues[0]?.message}`);
-  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value)!;
-  const n = Number(match[1]);
-  const unit = match[2] ?? 's';
-  const factor = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[unit]!;
-  return Math.max(1, Math.round(n * factor));
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : parseDuration(value);
+  return Math.max(1, Math.round(ms / 1000));
 }
 
 /** Mints an HS256 token the MCP server accepts. Used by the workers and `npm run token`. */
