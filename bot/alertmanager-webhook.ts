@@ -1,0 +1,76 @@
+import crypto from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, Router } from 'express';
+import type { Logger } from '../lib/logger';
+import { AlertmanagerWebhookSchema, describeIssues } from './alertmanager-payload';
+import type { AlertIntake } from './alert-intake';
+import type { BotMetrics } from './metrics';
+
+export interface AlertmanagerWebhookOptions {
+  /** The bearer token Alertmanager sends (`http_config.authorization`). */
+  token: string;
+  intake: AlertIntake;
+  logger: Logger;
+  metrics: BotMetrics;
+  /** @defaultValue '1mb' */
+  bodyLimit?: string;
+}
+
+/** Compares digests so neither the content nor the length of the token leaks through timing. */
+export function tokensMatch(given: string, expected: string): boolean {
+  const a = crypto.createHash('sha256').update(given).digest();
+  const b = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+/**
+ * `POST /alertmanager/webhook`: authenticate, parse, validate, hand over.
+ * Authentication runs before the body is read, so an anonymous caller cannot
+ * make us parse a megabyte.
+ */
+export function createAlertmanagerWebhookRouter(options: AlertmanagerWebhookOptions): Router {
+  const { logger, metrics } = options;
+  const router = Router();
+
+  const reply = (res: Response, code: number, body: Record<string, unknown>) => {
+    metrics.webhookRequests.inc({ code: String(code) });
+    res.status(code).json(body);
+  };
+
+  const authenticate = (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    if (!match || !tokensMatch(match[1]!.trim(), options.token)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="alertmanager-webhook"');
+      reply(res, 401, { ok: false, error: 'unauthorized', message: 'missing or invalid bearer token' });
+      return;
+    }
+    next();
+  };
+
+  const parseJson = express.json({ limit: options.bodyLimit ?? '1mb', type: () => true });
+
+  router.post('/alertmanager/webhook', authenticate, parseJson, async (req: Request, res: Response) => {
+    const parsed = AlertmanagerWebhookSchema.safeParse(req.body);
+    if (!parsed.success) {
+      reply(res, 400, { ok: false, error: 'invalid_payload', message: describeIssues(parsed.error) });
+      return;
+    }
+    try {
+      const result = await options.intake.receive(parsed.data);
+      reply(res, 200, { ok: true, incident: result.incidentId || null, created: result.created, changed: result.changed });
+    } catch (err) {
+      logger.error({ err }, 'alertmanager webhook failed');
+      // 5xx makes Alertmanager retry, which is what we want when Redis is briefly away.
+      reply(res, 503, { ok: false, error: 'unavailable', message: 'could not store the notification; retry' });
+    }
+  });
+
+  // Body parser errors (bad JSON, too large) become clear 4xx answers, never a crash.
+  router.use('/alertmanager/webhook', (err: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
+    if (err.type === 'entity.too.large') return reply(res, 413, { ok: false, error: 'too_large', message: 'body exceeds the limit' });
+    if (err.type === 'entity.parse.failed') return reply(res, 400, { ok: false, error: 'invalid_json', message: err.message });
+    next(err);
+  });
+
+  return router;
+}

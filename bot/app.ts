@@ -1,0 +1,111 @@
+import express, { type Express } from 'express';
+import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QueueName, type RunbookActionJob } from '../lib/contracts';
+import { listen, type RunningServer } from '../lib/http';
+import type { Logger } from '../lib/logger';
+import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
+import { createAlertIntake, type PriorityDecision } from './alert-intake';
+import { createAlertmanagerWebhookRouter } from './alertmanager-webhook';
+import type { BotEnv } from './config';
+import { createIncidentNotifier } from './incident-notifier';
+import { createIncidentStore, type Priority } from './incident-store';
+import { createBotMetrics } from './metrics';
+import { createRunbookActions } from './runbook-actions';
+import { createChannelResolver } from './slack-channels';
+
+export interface BotDeps {
+  redis: Redis;
+  logger: Logger;
+  registry?: Registry;
+}
+
+const SEVERITY_PRIORITY: Record<string, Priority> = { critical: 'P1', high: 'P2', warning: 'P3', info: 'P4' };
+
+/** The seed's classification: an explicit `priority` label wins, then `severity`, then P3. */
+export function decidePriority(labels: Record<string, string>): PriorityDecision {
+  const explicit = labels.priority?.toUpperCase();
+  if (explicit && /^P[1-4]$/.test(explicit)) return { priority: explicit as Priority, rule: 'label priority' };
+  const severity = labels.severity?.toLowerCase();
+  if (severity && SEVERITY_PRIORITY[severity]) return { priority: SEVERITY_PRIORITY[severity]!, rule: `severity ${severity}` };
+  return { priority: 'P3', rule: 'default' };
+}
+
+/**
+ * Builds the bot, unstarted. HTTP mode: Bolt's ExpressReceiver serves
+ * `/slack/events` next to our routes on one port. Socket Mode (SLACK_APP_TOKEN):
+ * Bolt talks to Slack over a socket and our routes get a plain Express app.
+ */
+export function createBotApp(env: BotEnv, deps: BotDeps) {
+  const { redis, logger } = deps;
+  const registry = deps.registry ?? createMetricsRegistry({ service: 'bot' });
+  const metrics = createBotMetrics(registry);
+  const socketMode = Boolean(env.SLACK_APP_TOKEN);
+
+  const web: Express = express();
+  web.disable('x-powered-by');
+  const receiver = socketMode
+    ? undefined
+    : new ExpressReceiver({ signingSecret: env.SLACK_SIGNING_SECRET, endpoints: '/slack/events', app: web });
+  const app = new App({
+    token: env.SLACK_BOT_TOKEN,
+    tokenVerificationEnabled: false,
+    logLevel: LogLevel.WARN,
+    clientOptions: env.SLACK_API_URL ? { slackApiUrl: ensureSlash(env.SLACK_API_URL) } : undefined,
+    ...(socketMode ? { socketMode: true, appToken: env.SLACK_APP_TOKEN, signingSecret: env.SLACK_SIGNING_SECRET } : { receiver }),
+  });
+
+  const store = createIncidentStore({ redis, prefix: env.REDIS_PREFIX });
+  const notifier = createIncidentNotifier({
+    client: app.client,
+    store,
+    resolveChannel: createChannelResolver(app.client),
+    channelFor: (p) => (p === 'P1' || p === 'P2' ? env.CHANNEL_CRITICAL : env.CHANNEL_ALERTS),
+    logger,
+  });
+  const intake = createAlertIntake({ store, notifier, decidePriority, logger, metrics });
+  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
+    connection: redis,
+    prefix: env.REDIS_PREFIX,
+    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  });
+  const actions = createRunbookActions({ store, notifier, queue, logger, metrics });
+  actions.register(app);
+
+  app.error(async (err) => {
+    logger.error({ err }, 'bolt listener error');
+  });
+
+  web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics }));
+  web.get('/health', async (_req, res) => {
+    const redisOk = await redis.ping().then(() => true, () => false);
+    res.status(redisOk ? 200 : 503).json({ status: redisOk ? 'ok' : 'degraded', redis: redisOk, mode: socketMode ? 'socket' : 'http' });
+  });
+  web.get('/metrics', metricsHandler(registry));
+
+  let http: RunningServer | undefined;
+
+  async function start(): Promise<RunningServer> {
+    http = await listen(web, env.BOT_PORT, env.HOST);
+    if (socketMode) await app.start();
+    const pending = await intake.reconcile();
+    if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
+    return http;
+  }
+
+  async function stop(): Promise<void> {
+    if (socketMode) await app.stop().catch(() => undefined);
+    await http?.close();
+    await notifier.drain();
+    await queue.close();
+  }
+
+  return { app, web, store, intake, notifier, actions, registry, start, stop };
+}
+
+function ensureSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+export type BotApp = ReturnType<typeof createBotApp>;

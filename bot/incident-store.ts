@@ -1,0 +1,254 @@
+import crypto from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { AlertmanagerWebhook } from './alertmanager-payload';
+
+export type IncidentState = 'triggered' | 'acknowledged' | 'resolved';
+export type Priority = 'P1' | 'P2' | 'P3' | 'P4';
+
+export interface Incident {
+  id: string;
+  receiver: string;
+  groupKey: string;
+  state: IncidentState;
+  priority: Priority;
+  /** Which rule decided the priority, shown in the thread. */
+  priorityRule: string;
+  title: string;
+  summary: string;
+  labels: Record<string, string>;
+  generatorURL: string;
+  runbookUrl: string;
+  externalURL: string;
+  firing: number;
+  resolved: number;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  resolvedAt?: string;
+  owner?: string;
+  /** Slack channel id and root message ts, once posted. */
+  channel?: string;
+  rootTs?: string;
+}
+
+export interface IngestResult {
+  /** Empty when the notification only resolves alerts of an episode we never opened. */
+  incidentId: string;
+  created: boolean;
+  /** Something a person would see changed (an alert's status, the incident state). */
+  changed: boolean;
+  /** The incident became resolved with this notification. */
+  resolvedNow: boolean;
+  /** Alerts whose status changed, for the thread reply. */
+  transitions: Array<{ fingerprint: string; alertname: string; status: 'firing' | 'resolved' }>;
+}
+
+export interface NewIncidentMeta {
+  priority: Priority;
+  priorityRule: string;
+  title: string;
+  summary: string;
+  labels: Record<string, string>;
+  generatorURL: string;
+  runbookUrl: string;
+  externalURL: string;
+}
+
+/*
+ * One Lua script does the whole ingest so that concurrent deliveries of the same
+ * notification (retries, Alertmanager HA peers, two bot replicas) serialise in
+ * Redis: one of them creates the incident, the others see it.
+ */
+const INGEST_LUA = `
+local openKey, seqKey, openSet, allZset = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local prefix, now, nowMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local meta = cjson.decode(ARGV[4])
+local alerts = cjson.decode(ARGV[5])
+local id = redis.call('GET', openKey)
+local created = 0
+if not id then
+  local anyFiring = false
+  for _, a in ipairs(alerts) do if a.status == 'firing' then anyFiring = true end end
+  if not anyFiring then return {'', 0, 0, 0, '[]'} end
+  id = 'INC-' .. redis.call('INCR', seqKey)
+  redis.call('SET', openKey, id)
+  local k = prefix .. id
+  redis.call('HSET', k, 'id', id, 'state', 'triggered', 'createdAt', now, 'updatedAt', now, 'version', 0,
+    'receiver', meta.receiver, 'groupKey', meta.groupKey, 'openKey', openKey,
+    'priority', meta.priority, 'priorityRule', meta.priorityRule, 'title', meta.title, 'summary', meta.summary,
+    'labels', meta.labels, 'generatorURL', meta.generatorURL, 'runbookUrl', meta.runbookUrl, 'externalURL', meta.externalURL)
+  redis.call('SADD', openSet, id)
+  redis.call('ZADD', allZset, nowMs, id)
+  redis.call('XADD', k .. ':timeline', '*', 'type', 'opened', 'at', now, 'by', 'alertmanager',
+    'priority', meta.priority, 'rule', meta.priorityRule)
+  created = 1
+end
+local k = prefix .. id
+local alertsKey = k .. ':alerts'
+local transitions = {}
+for _, a in ipairs(alerts) do
+  local old = redis.call('HGET', alertsKey, a.fp)
+  local oldStatus = nil
+  if old then oldStatus = cjson.decode(old).status end
+  redis.call('HSET', alertsKey, a.fp, a.json)
+  if oldStatus ~= a.status then
+    table.insert(transitions, {fingerprint = a.fp, alertname = a.alertname, status = a.status})
+    redis.call('XADD', k .. ':timeline', '*', 'type', 'alert_' .. a.status, 'at', now, 'by', 'alertmanager',
+      'fingerprint', a.fp, 'alertname', a.alertname)
+  end
+end
+local firing, resolved = 0, 0
+for _, v in ipairs(redis.call('HVALS', alertsKey)) do
+  if cjson.decode(v).status == 'firing' then firing = firing + 1 else resolved = resolved + 1 end
+end
+local changed = 0
+if #transitions > 0 or created == 1 then changed = 1 end
+local resolvedNow = 0
+local state = redis.call('HGET', k, 'state')
+if firing == 0 and state ~= 'resolved' then
+  redis.call('HSET', k, 'state', 'resolved', 'resolvedAt', now)
+  redis.call('DEL', openKey)
+  redis.call('SREM', openSet, id)
+  redis.call('XADD', k .. ':timeline', '*', 'type', 'resolved', 'at', now, 'by', 'alertmanager')
+  resolvedNow = 1
+  changed = 1
+end
+redis.call('HSET', k, 'firing', firing, 'resolved', resolved)
+if changed == 1 then
+  redis.call('HSET', k, 'updatedAt', now)
+  redis.call('HINCRBY', k, 'version', 1)
+end
+local t = '[]'
+if #transitions > 0 then t = cjson.encode(transitions) end
+return {id, created, changed, resolvedNow, t}
+`;
+
+export interface IncidentStoreOptions {
+  redis: Redis;
+  /** Key namespace (REDIS_PREFIX). */
+  prefix: string;
+}
+
+/** Incidents in Redis: one hash each, alerts by fingerprint, an append-only timeline stream. */
+export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
+  const base = `${prefix}:inc:`;
+  const keys = {
+    seq: `${base}seq`,
+    open: `${base}open`,
+    all: `${base}all`,
+    openEpisode: (receiver: string, groupKey: string) =>
+      `${base}episode:${crypto.createHash('sha256').update(`${receiver}\u0000${groupKey}`).digest('hex')}`,
+    incident: (id: string) => `${base}${id}`,
+    timeline: (id: string) => `${base}${id}:timeline`,
+    alerts: (id: string) => `${base}${id}:alerts`,
+  };
+
+  async function ingest(payload: AlertmanagerWebhook, meta: NewIncidentMeta, now = new Date()): Promise<IngestResult> {
+    const alerts = payload.alerts.map((a) => ({
+      fp: a.fingerprint,
+      status: a.status,
+      alertname: a.labels.alertname ?? 'unknown',
+      json: JSON.stringify({
+        status: a.status,
+        labels: a.labels,
+        annotations: a.annotations,
+        startsAt: a.startsAt,
+        endsAt: a.endsAt,
+        generatorURL: a.generatorURL,
+      }),
+    }));
+    const metaArg = JSON.stringify({
+      ...meta,
+      labels: JSON.stringify(meta.labels),
+      receiver: payload.receiver,
+      groupKey: payload.groupKey,
+    });
+    const reply = (await redis.eval(
+      INGEST_LUA,
+      4,
+      keys.openEpisode(payload.receiver, payload.groupKey),
+      keys.seq,
+      keys.open,
+      keys.all,
+      base,
+      now.toISOString(),
+      String(now.getTime()),
+      metaArg,
+      JSON.stringify(alerts),
+    )) as [string, number, number, number, string];
+    const [incidentId, created, changed, resolvedNow, transitions] = reply;
+    return {
+      incidentId,
+      created: created === 1,
+      changed: changed === 1,
+      resolvedNow: resolvedNow === 1,
+      transitions: JSON.parse(transitions) as IngestResult['transitions'],
+    };
+  }
+
+  async function get(id: string): Promise<Incident | undefined> {
+    const h = await redis.hgetall(keys.incident(id));
+    if (!h.id) return undefined;
+    return {
+      id: h.id,
+      receiver: h.receiver ?? '',
+      groupKey: h.groupKey ?? '',
+      state: (h.state as IncidentState) ?? 'triggered',
+      priority: (h.priority as Priority) ?? 'P3',
+      priorityRule: h.priorityRule ?? '',
+      title: h.title ?? '',
+      summary: h.summary ?? '',
+      labels: h.labels ? (JSON.parse(h.labels) as Record<string, string>) : {},
+      generatorURL: h.generatorURL ?? '',
+      runbookUrl: h.runbookUrl ?? '',
+      externalURL: h.externalURL ?? '',
+      firing: Number(h.firing ?? 0),
+      resolved: Number(h.resolved ?? 0),
+      version: Number(h.version ?? 0),
+      createdAt: h.createdAt ?? '',
+      updatedAt: h.updatedAt ?? '',
+      resolvedAt: h.resolvedAt || undefined,
+      owner: h.owner || undefined,
+      channel: h.channel || undefined,
+      rootTs: h.rootTs || undefined,
+    };
+  }
+
+  /** Records where the root message lives. Only the first writer wins, so replicas agree. */
+  async function setRootMessage(id: string, channel: string, ts: string): Promise<boolean> {
+    const won = await redis.hsetnx(keys.incident(id), 'rootTs', ts);
+    if (won) await redis.hset(keys.incident(id), 'channel', channel);
+    return won === 1;
+  }
+
+  /** A short lease so that only one replica posts an incident's root message. */
+  async function claimRootPost(id: string, owner: string, ttlMs = 15_000): Promise<boolean> {
+    return (await redis.set(`${keys.incident(id)}:root-claim`, owner, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async function releaseRootClaim(id: string): Promise<void> {
+    await redis.del(`${keys.incident(id)}:root-claim`);
+  }
+
+  async function appendTimeline(id: string, event: Record<string, string>): Promise<string> {
+    const fields = Object.entries({ at: new Date().toISOString(), ...event }).flat();
+    return (await redis.xadd(keys.timeline(id), '*', ...fields)) as string;
+  }
+
+  async function timeline(id: string): Promise<Array<{ id: string } & Record<string, string>>> {
+    const entries = await redis.xrange(keys.timeline(id), '-', '+');
+    return entries.map(([entryId, fields]) => {
+      const event: Record<string, string> = {};
+      for (let i = 0; i < fields.length; i += 2) event[fields[i]!] = fields[i + 1]!;
+      return { id: entryId, ...event };
+    });
+  }
+
+  async function openIds(): Promise<string[]> {
+    return redis.smembers(keys.open);
+  }
+
+  return { ingest, get, setRootMessage, claimRootPost, releaseRootClaim, appendTimeline, timeline, openIds, keys };
+}
+
+export type IncidentStore = ReturnType<typeof createIncidentStore>;

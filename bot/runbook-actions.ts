@@ -1,0 +1,70 @@
+import crypto from 'node:crypto';
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { Queue } from 'bullmq';
+import { RunbookActionJobSchema, runbookJobId, type RunbookActionJob, type RunbookActionName } from '../lib/contracts';
+import type { Logger } from '../lib/logger';
+import type { IncidentStore } from './incident-store';
+import type { IncidentNotifier } from './incident-notifier';
+import { ActionId } from './incident-message';
+import type { BotMetrics } from './metrics';
+
+export interface RunbookActionsOptions {
+  store: IncidentStore;
+  notifier: IncidentNotifier;
+  queue: Queue<RunbookActionJob>;
+  logger: Logger;
+  metrics: BotMetrics;
+}
+
+const BUTTONS: Array<{ actionId: string; action: RunbookActionName; label: string }> = [
+  { actionId: ActionId.HealthCheck, action: 'health_check', label: 'health check' },
+];
+
+/**
+ * Enqueues a runbook action for an incident and says so in its thread. The
+ * listener only parses and hands over; the worker does the work.
+ */
+export function createRunbookActions(options: RunbookActionsOptions) {
+  const { store, notifier, queue, logger, metrics } = options;
+
+  async function request(incidentId: string, action: RunbookActionName, userId: string, params: Record<string, unknown> = {}) {
+    const incident = await store.get(incidentId);
+    if (!incident?.rootTs || !incident.channel) return { ok: false as const, message: `${incidentId} has no Slack thread yet` };
+    const job = RunbookActionJobSchema.parse({
+      action,
+      incidentId,
+      requestedBy: userId,
+      thread: { channel: incident.channel, threadTs: incident.rootTs },
+      params,
+      requestedAt: new Date().toISOString(),
+    });
+    const jobId = runbookJobId(job, crypto.randomUUID());
+    await queue.add(action, job, { jobId });
+    metrics.actionsRequested.inc({ action });
+    await store.appendTimeline(incidentId, { type: 'action_requested', action, by: userId, jobId });
+    await notifier.postReply(incident, `⏳ <@${userId}> asked for a ${action.replace(/_/g, ' ')} (job \`${jobId}\`).`);
+    return { ok: true as const, jobId };
+  }
+
+  function register(app: App): void {
+    for (const button of BUTTONS) {
+      app.action<BlockAction<ButtonAction>>(button.actionId, async ({ ack, body, action, respond }) => {
+        await ack();
+        const incidentId = action.value ?? '';
+        if (!/^INC-\d+$/.test(incidentId)) {
+          await respond({ response_type: 'ephemeral', replace_original: false, text: `That button carries no incident id.` });
+          return;
+        }
+        try {
+          const result = await request(incidentId, button.action, body.user.id);
+          if (!result.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+        } catch (err) {
+          logger.error({ err, incidentId }, 'could not enqueue runbook action');
+          await respond({ response_type: 'ephemeral', replace_original: false, text: `Could not start the ${button.label}: ${(err as Error).message}` });
+        }
+      });
+    }
+  }
+
+  return { register, request };
+}

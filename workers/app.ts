@@ -1,0 +1,63 @@
+import express from 'express';
+import { WebClient } from '@slack/web-api';
+import type { Redis } from 'ioredis';
+import { listen, type RunningServer } from '../lib/http';
+import type { Logger } from '../lib/logger';
+import { createMcpClient, type McpClient } from '../lib/mcp-client';
+import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
+import { closeRedis, createRedis } from '../lib/redis';
+import type { WorkersEnv } from './config';
+import { createWorkerMetrics } from './metrics';
+import { createRunbookWorker } from './runbook-worker';
+
+export interface WorkersDeps {
+  logger: Logger;
+  registry?: Registry;
+  /** Override the MCP client (its token is minted from JWT_SECRET by default). */
+  mcp?: McpClient;
+}
+
+/** Builds the workers process, unstarted: BullMQ consumers plus a /metrics endpoint. */
+export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
+  const registry = deps.registry ?? createMetricsRegistry({ service: 'workers' });
+  const metrics = createWorkerMetrics(registry);
+  const mcp =
+    deps.mcp ??
+    createMcpClient({
+      url: env.MCP_SERVER_URL,
+      clientName: 'mcp-financial-ops-workers',
+      auth: {
+        mint: { secret: env.JWT_SECRET!, subject: 'ops-workers', scope: 'ops:admin ops:read', issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+      },
+    });
+  const slack = new WebClient(env.SLACK_BOT_TOKEN, {
+    slackApiUrl: env.SLACK_API_URL ? (env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/`) : undefined,
+  });
+
+  let connection: Redis | undefined;
+  let worker: ReturnType<typeof createRunbookWorker> | undefined;
+  let http: RunningServer | undefined;
+
+  async function start(): Promise<RunningServer> {
+    connection = createRedis(env.REDIS_URL);
+    worker = createRunbookWorker({ connection, prefix: env.REDIS_PREFIX, concurrency: env.WORKER_CONCURRENCY, mcp, slack, logger: deps.logger, metrics });
+    const web = express();
+    web.disable('x-powered-by');
+    web.get('/metrics', metricsHandler(registry));
+    web.get('/health', async (_req, res) => {
+      const running = worker?.isRunning() ?? false;
+      res.status(running ? 200 : 503).json({ status: running ? 'ok' : 'stopped' });
+    });
+    http = await listen(web, env.WORKERS_METRICS_PORT, env.HOST);
+    return http;
+  }
+
+  async function stop(): Promise<void> {
+    // close() waits for jobs in progress, so a Ctrl-C never cuts an action in half.
+    await worker?.close();
+    await http?.close();
+    if (connection) await closeRedis(connection);
+  }
+
+  return { start, stop, registry };
+}

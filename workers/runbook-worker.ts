@@ -1,0 +1,86 @@
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { WebClient } from '@slack/web-api';
+import { QueueName, RunbookActionJobSchema, type RunbookActionJob, type RunbookActionName, type RunbookActionResult } from '../lib/contracts';
+import type { Logger } from '../lib/logger';
+import type { McpClient } from '../lib/mcp-client';
+import { runHealthCheck } from './handlers/health-check';
+import type { ActionOutcome } from './handlers/types';
+import type { WorkerMetrics } from './metrics';
+
+export interface RunbookWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  mcp: McpClient;
+  slack: WebClient;
+  logger: Logger;
+  metrics: WorkerMetrics;
+}
+
+type Handler = (job: RunbookActionJob, deps: { mcp: McpClient }) => Promise<ActionOutcome>;
+
+/** One handler per runbook action; the contract's enum keeps this map complete. */
+const HANDLERS: Record<RunbookActionName, Handler> = {
+  health_check: runHealthCheck,
+};
+
+function replyText(outcome: ActionOutcome): string {
+  if (!outcome.detail) return outcome.summary;
+  // Slack's text limit is 40k; keep replies readable and well under it.
+  const detail = outcome.detail.length > 3500 ? `${outcome.detail.slice(0, 3500)}\n…` : outcome.detail;
+  return `${outcome.summary}\n\`\`\`${detail}\`\`\``;
+}
+
+/**
+ * Consumes the runbook-actions queue. A payload that does not parse is a bug
+ * upstream and fails at once (UnrecoverableError); a failed call is retried by
+ * BullMQ and reported in the thread only when the last attempt fails.
+ */
+export function createRunbookWorker(options: RunbookWorkerOptions) {
+  const { slack, logger, metrics } = options;
+
+  async function post(job: RunbookActionJob, text: string): Promise<string | undefined> {
+    const res = await slack.chat.postMessage({ channel: job.thread.channel, thread_ts: job.thread.threadTs, text });
+    return res.ts;
+  }
+
+  async function process(job: Job<unknown>): Promise<RunbookActionResult> {
+    const parsed = RunbookActionJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      metrics.jobs.inc({ action: String(job.name), outcome: 'invalid' });
+      throw new UnrecoverableError(`invalid runbook job payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const data = parsed.data;
+    const stop = metrics.duration.startTimer({ action: data.action });
+    try {
+      const outcome = await HANDLERS[data.action](data, { mcp: options.mcp });
+      const replyTs = await post(data, replyText(outcome));
+      metrics.jobs.inc({ action: data.action, outcome: outcome.ok ? 'success' : 'failure' });
+      return { ok: outcome.ok, summary: outcome.summary, replyTs };
+    } finally {
+      stop();
+    }
+  }
+
+  const worker = new Worker(QueueName.RunbookActions, process, {
+    connection: options.connection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+  });
+
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const parsed = RunbookActionJobSchema.safeParse(job.data);
+    const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    logger.error({ err, jobId: job.id, attempts: job.attemptsMade, final }, 'runbook job failed');
+    if (!final || !parsed.success) return;
+    metrics.jobs.inc({ action: parsed.data.action, outcome: 'error' });
+    void post(parsed.data, `❌ ${parsed.data.action.replace(/_/g, ' ')} for ${parsed.data.incidentId} failed after ${job.attemptsMade} attempt(s): ${err.message}`).catch(
+      (postErr) => logger.error({ err: postErr }, 'could not report job failure to Slack'),
+    );
+  });
+  worker.on('error', (err) => logger.error({ err }, 'runbook worker error'));
+
+  return worker;
+}
