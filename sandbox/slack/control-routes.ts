@@ -1,0 +1,91 @@
+import express, { type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { ClickRequestSchema, CommandRequestSchema, type PersonActionDeps, type PersonActionResult, runClick, runCommand } from './person-actions';
+import { type RateLimiter, resolveRateLimits } from './rate-limits';
+import { useResponseUrl } from './respond';
+import type { Stats } from './stats';
+
+export interface ControlDeps extends PersonActionDeps {
+  stats: Stats;
+  limiter: RateLimiter;
+  /** Clears messages, ephemerals, stats and rate-limit buckets. */
+  reset: () => void;
+}
+
+function send(res: Response, result: PersonActionResult): void {
+  if (result.ok) {
+    res.json(result);
+    return;
+  }
+  const { httpStatus, ...rest } = result;
+  res.status(httpStatus).json(rest);
+}
+
+function badRequest(res: Response, error: z.ZodError): void {
+  res.status(400).json({ ok: false, error: 'invalid_arguments', reason: error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+}
+
+/**
+ * `/_sandbox/*`: what only the sandbox has. Acting as a person (command,
+ * click), reading ephemeral messages, the response_url endpoint, stats,
+ * rate-limit control and reset.
+ */
+export function createControlRouter(deps: ControlDeps): Router {
+  const router = express.Router();
+  router.use(express.json({ limit: '5mb' }));
+  router.use(express.urlencoded({ extended: false }));
+
+  router.post('/command', async (req: Request, res: Response) => {
+    const parsed = CommandRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return badRequest(res, parsed.error);
+    send(res, await runCommand(deps, parsed.data));
+  });
+
+  router.post('/click', async (req: Request, res: Response) => {
+    const parsed = ClickRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return badRequest(res, parsed.error);
+    send(res, await runClick(deps, parsed.data));
+  });
+
+  router.post('/respond/:id', (req: Request, res: Response) => {
+    const outcome = useResponseUrl(deps.state, String(req.params.id), req.body ?? {});
+    if (outcome.ok) res.json({ ok: true });
+    else res.status(outcome.status).json({ ok: false, error: outcome.error, errors: outcome.errors });
+  });
+
+  router.get('/ephemeral', (req: Request, res: Response) => {
+    const q = z.object({ user: z.string().optional(), channel: z.string().optional() }).safeParse(req.query);
+    if (!q.success) return badRequest(res, q.error);
+    const user = q.data.user ? deps.state.resolveUser(q.data.user)?.id ?? q.data.user : undefined;
+    const channel = q.data.channel ? deps.state.resolveChannel(q.data.channel, true)?.id ?? q.data.channel : undefined;
+    const messages = deps.state.ephemerals.filter((e) => (!user || e.user === user) && (!channel || e.channel === channel));
+    res.json({ ok: true, messages });
+  });
+
+  router.get('/stats', (_req: Request, res: Response) => {
+    res.json(deps.stats.snapshot());
+  });
+  router.delete('/stats', (_req: Request, res: Response) => {
+    deps.stats.reset();
+    res.json({ ok: true });
+  });
+
+  router.get('/rate-limits', (_req: Request, res: Response) => {
+    res.json({ ok: true, limits: deps.limiter.table() });
+  });
+  /** Body: a partial table merged over Slack's defaults, or `false` to turn limits off. */
+  router.put('/rate-limits', (req: Request, res: Response) => {
+    const Limit = z.object({ perMinute: z.number().positive(), burst: z.number().int().positive(), scope: z.enum(['method', 'channel']) }).partial();
+    const parsed = z.union([z.literal(false), z.record(z.string(), Limit)]).safeParse(req.body?.limits);
+    if (!parsed.success) return badRequest(res, parsed.error);
+    deps.limiter.setTable(resolveRateLimits(parsed.data));
+    res.json({ ok: true, limits: deps.limiter.table() });
+  });
+
+  router.post('/reset', (_req: Request, res: Response) => {
+    deps.reset();
+    res.json({ ok: true });
+  });
+
+  return router;
+}

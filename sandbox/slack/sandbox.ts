@@ -1,0 +1,76 @@
+import express, { type Express } from 'express';
+import { listen, type RunningServer } from '../../lib/http';
+import { silentLogger } from '../../lib/logger';
+import { createControlRouter } from './control-routes';
+import { createRateLimiter, resolveRateLimits } from './rate-limits';
+import { createSlackState, type SlackState } from './state';
+import { createStats, type SandboxStats } from './stats';
+import type { SlackSandboxConfig } from './types';
+import { createWebApiRouter } from './web-api';
+
+export interface SlackSandbox {
+  /** The Express app: mount it elsewhere or let `start()` listen with it. */
+  app: Express;
+  /** Listens on host:port (port 0 picks a free one) and resolves with the URL. */
+  start(port: number, host?: string): Promise<{ url: string; port: number }>;
+  stop(): Promise<void>;
+  state: SlackState;
+  stats(): SandboxStats;
+  /** Back to the seed: no messages, no ephemerals, zero stats, full rate-limit buckets. */
+  reset(): void;
+  /** The URL the sandbox answers at (after start, or `publicUrl`). */
+  url(): string;
+}
+
+/**
+ * A local Slack: the Web API the bot calls, plus signed delivery of slash
+ * commands and button clicks to the bot's request URL. Unstarted until `start`.
+ */
+export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
+  const logger = config.logger ?? silentLogger();
+  const state = createSlackState({ channels: config.channels, users: config.users });
+  const stats = createStats();
+  const limiter = createRateLimiter(resolveRateLimits(config.rateLimits));
+  let running: RunningServer | undefined;
+  const baseUrl = () => (config.publicUrl ?? running?.url ?? 'http://127.0.0.1:3100').replace(/\/$/, '');
+
+  const reset = () => {
+    state.reset();
+    stats.reset();
+    limiter.reset();
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use('/api', createWebApiRouter({ state, stats, limiter, botToken: config.botToken, baseUrl, logger }));
+  app.use(
+    '/_sandbox',
+    createControlRouter({
+      state,
+      stats,
+      limiter,
+      reset,
+      baseUrl,
+      delivery: { requestUrl: config.requestUrl, signingSecret: config.signingSecret, timeoutMs: config.deliveryTimeoutMs ?? 3000 },
+    }),
+  );
+
+  return {
+    app,
+    state,
+    stats: () => stats.snapshot(),
+    reset,
+    url: baseUrl,
+    async start(port, host = '127.0.0.1') {
+      if (running) return { url: running.url, port: running.port };
+      running = await listen(app, port, host);
+      logger.info({ url: running.url, requestUrl: config.requestUrl }, 'slack sandbox listening');
+      return { url: running.url, port: running.port };
+    },
+    async stop() {
+      const r = running;
+      running = undefined;
+      await r?.close();
+    },
+  };
+}
