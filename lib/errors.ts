@@ -13,6 +13,12 @@ export enum ErrorCode {
   Maintenance = 'E_MAINTENANCE',
   BackendUnavailable = 'E_BACKEND_UNAVAILABLE',
   CircuitOpen = 'E_CIRCUIT_OPEN',
+  /** Finance business refusals: nothing was written. */
+  InsufficientFunds = 'E_INSUFFICIENT_FUNDS',
+  AccountNotFound = 'E_ACCOUNT_NOT_FOUND',
+  CurrencyMismatch = 'E_CURRENCY_MISMATCH',
+  InvalidAmount = 'E_INVALID_AMOUNT',
+  IdempotencyConflict = 'E_IDEMPOTENCY_CONFLICT',
   SlackApi = 'E_SLACK_API',
   McpCall = 'E_MCP_CALL',
   Internal = 'E_INTERNAL',
