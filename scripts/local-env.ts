@@ -1,0 +1,55 @@
+import crypto from 'node:crypto';
+
+/**
+ * The environment `npm start` gives its processes. Anything the user set wins;
+ * secrets that are unset are generated once per run and shared by the sandbox
+ * and the bot, so a fresh clone runs with no configuration at all.
+ */
+export interface LocalStack {
+  env: NodeJS.ProcessEnv;
+  /** True when the local Slack sandbox stands in for Slack. */
+  sandboxSlack: boolean;
+  /** True when the backend simulators stand in for account/transaction services. */
+  sandboxBackends: boolean;
+  generated: string[];
+  ports: { server: number; bot: number; workers: number; slack: number; accounts: number; transactions: number };
+}
+
+const rand = (bytes = 24) => crypto.randomBytes(bytes).toString('base64url');
+
+export function buildLocalEnv(input: NodeJS.ProcessEnv): LocalStack {
+  const env: NodeJS.ProcessEnv = { ...input };
+  const generated: string[] = [];
+  const setDefault = (key: string, value: string, secret = true) => {
+    if (env[key]) return;
+    env[key] = value;
+    if (secret) generated.push(key);
+  };
+  const num = (key: string, def: number) => Number(env[key] || def);
+  const host = env.HOST || '127.0.0.1';
+  const ports = {
+    server: num('SERVER_PORT', 3000),
+    bot: num('BOT_PORT', 3001),
+    workers: num('WORKERS_METRICS_PORT', 3002),
+    slack: num('SANDBOX_SLACK_PORT', 3100),
+    accounts: num('ACCOUNT_SERVICE_PORT', 4001),
+    transactions: num('TRANSACTION_SERVICE_PORT', 4002),
+  };
+  // A real Slack token with no API URL means real Slack; otherwise the sandbox stands in.
+  const sandboxSlack = !(env.SLACK_BOT_TOKEN && !env.SLACK_API_URL);
+  const sandboxBackends = !env.ACCOUNT_SERVICE_URL && !env.TRANSACTION_SERVICE_URL;
+
+  setDefault('SLACK_BOT_TOKEN', `xoxb-local-${rand(12)}`);
+  setDefault('SLACK_SIGNING_SECRET', rand());
+  setDefault('ALERTMANAGER_WEBHOOK_TOKEN', rand());
+  if (!env.JWT_JWKS_URL) setDefault('JWT_SECRET', rand(32));
+  setDefault('JWT_ISSUER', 'mcp-financial-ops-local', false);
+  setDefault('JWT_AUDIENCE', 'mcp-financial-server', false);
+  setDefault('REDIS_URL', 'redis://127.0.0.1:6379', false);
+  if (sandboxSlack) setDefault('SLACK_API_URL', `http://${host}:${ports.slack}/api/`, false);
+  setDefault('SLACK_REQUEST_URL', `http://${host}:${ports.bot}/slack/events`, false);
+  setDefault('ACCOUNT_SERVICE_URL', `http://${host}:${ports.accounts}`, false);
+  setDefault('TRANSACTION_SERVICE_URL', `http://${host}:${ports.transactions}`, false);
+  setDefault('MCP_SERVER_URL', `http://${host}:${ports.server}/mcp`, false);
+  return { env, sandboxSlack, sandboxBackends, generated, ports };
+}

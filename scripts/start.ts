@@ -1,0 +1,155 @@
+/**
+ * `npm start`: the whole product on one machine with no configuration.
+ * Finds (or starts) Redis, generates missing secrets, starts the sandbox, the
+ * MCP server, the bot and the workers as child processes, waits until each
+ * answers, prints what runs where, and stops everything on Ctrl-C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { redisAnswers } from '../lib/redis';
+import { buildLocalEnv } from './local-env';
+import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from './private-redis';
+
+interface Proc {
+  name: string;
+  entry: string;
+  health: string;
+  child?: ChildProcess;
+}
+
+const root = path.resolve(__dirname, '..');
+const tsxCli = require.resolve('tsx/cli');
+const COLORS: Record<string, string> = { sandbox: '35', server: '36', bot: '33', workers: '32' };
+
+function prefixLines(name: string, stream: NodeJS.ReadableStream, out: NodeJS.WriteStream): void {
+  const tag = process.stdout.isTTY ? `\x1b[${COLORS[name] ?? '0'}m${name.padEnd(8)}\x1b[0m│ ` : `${name.padEnd(8)}│ `;
+  let buf = '';
+  stream.on('data', (chunk: Buffer) => {
+    buf += chunk.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const line of lines) out.write(`${tag}${line}\n`);
+  });
+}
+
+async function waitHealthy(proc: Proc, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child?.exitCode !== null && proc.child?.exitCode !== undefined) throw new Error(`${proc.name} exited with code ${proc.child.exitCode}`);
+    try {
+      const res = await fetch(proc.health, { signal: AbortSignal.timeout(1000) });
+      if (res.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${proc.name} did not answer ${proc.health} within ${timeoutMs / 1000}s`);
+}
+
+async function main(): Promise<void> {
+  const stack = buildLocalEnv(process.env);
+  const { env, ports } = stack;
+  const host = env.HOST || '127.0.0.1';
+  let privateRedis: PrivateRedis | undefined;
+
+  if (!(await redisAnswers(env.REDIS_URL!, 1500))) {
+    if (process.env.REDIS_URL || !redisServerOnPath()) {
+      console.error(
+        `npm start: no Redis answers at ${env.REDIS_URL}. Start one (redis-server --port 6379 --save "" --appendonly no), ` +
+          `install it (apt-get install -y redis-server), or set REDIS_URL.`,
+      );
+      process.exit(1);
+    }
+    privateRedis = await startPrivateRedis();
+    env.REDIS_URL = privateRedis.url;
+  }
+
+  const procs: Proc[] = [];
+  if (stack.sandboxSlack || stack.sandboxBackends) {
+    procs.push({ name: 'sandbox', entry: 'sandbox/main.ts', health: `http://${host}:${stack.sandboxSlack ? ports.slack : ports.accounts}/_sandbox/health` });
+  }
+  procs.push(
+    { name: 'server', entry: 'server/main.ts', health: `http://${host}:${ports.server}/health` },
+    { name: 'bot', entry: 'bot/main.ts', health: `http://${host}:${ports.bot}/health` },
+    { name: 'workers', entry: 'workers/main.ts', health: `http://${host}:${ports.workers}/health` },
+  );
+  if (stack.sandboxSlack) env.SANDBOX_SLACK = 'on';
+  if (stack.sandboxBackends) env.SANDBOX_BACKENDS = 'on';
+
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const p of [...procs].reverse()) {
+      if (p.child && p.child.exitCode === null) {
+        p.child.kill('SIGTERM');
+        await new Promise((r) => {
+          const t = setTimeout(() => {
+            p.child?.kill('SIGKILL');
+            r(undefined);
+          }, 12_000);
+          p.child!.once('exit', () => {
+            clearTimeout(t);
+            r(undefined);
+          });
+        });
+      }
+    }
+    await privateRedis?.stop();
+    console.log(code === 0 ? 'npm start: everything stopped.' : 'npm start: stopped after a failure.');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    for (const p of procs) {
+      p.child = spawn(process.execPath, [tsxCli, p.entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      prefixLines(p.name, p.child.stdout!, process.stdout);
+      prefixLines(p.name, p.child.stderr!, process.stderr);
+      p.child.once('exit', (code, signal) => {
+        if (!stopping) {
+          console.error(`npm start: ${p.name} exited unexpectedly (code ${code}, signal ${signal}); stopping the rest.`);
+          void stopAll(1);
+        }
+      });
+      await waitHealthy(p);
+    }
+  } catch (err) {
+    console.error(`npm start: ${(err as Error).message}`);
+    await stopAll(1);
+    return;
+  }
+
+  const envFile = stack.generated.length ? writeEnvFile(env, stack.generated) : undefined;
+  const lines = [
+    '',
+    'MCP Financial Ops is running:',
+    `  Redis                ${env.REDIS_URL}${privateRedis ? ' (private, no persistence, removed on exit)' : ''}`,
+    ...(stack.sandboxSlack ? [`  Slack sandbox        http://${host}:${ports.slack}/  (Web API under /api/)`] : []),
+    ...(stack.sandboxBackends
+      ? [`  account-service      http://${host}:${ports.accounts}`, `  transaction-service  http://${host}:${ports.transactions}`]
+      : []),
+    `  MCP server           http://${host}:${ports.server}/mcp   (/health, /metrics)`,
+    `  bot                  http://${host}:${ports.bot}   (/slack/events, /alertmanager/webhook, /metrics)`,
+    `  workers metrics      http://${host}:${ports.workers}/metrics`,
+    envFile ? `  generated for this run: ${stack.generated.join(', ')}; written to ${envFile} (mode 600): \`set -a; . ${envFile}\` before npm run token / health` : '',
+    'Ctrl-C stops everything.',
+    '',
+  ];
+  console.log(lines.filter((l) => l !== '').join('\n'));
+}
+
+/** Generated secrets go to a private file so `npm run token` and `npm run health` can use the same ones. */
+function writeEnvFile(env: NodeJS.ProcessEnv, keys: string[]): string {
+  const dir = path.join(root, '.tmp');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'local.env');
+  const all = [...keys, 'JWT_ISSUER', 'JWT_AUDIENCE', 'REDIS_URL', 'MCP_SERVER_URL', 'SLACK_API_URL'];
+  fs.writeFileSync(file, all.filter((k) => env[k]).map((k) => `${k}=${env[k]}`).join('\n') + '\n', { mode: 0o600 });
+  return path.relative(process.cwd(), file) || file;
+}
+
+void main();

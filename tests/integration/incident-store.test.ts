@@ -1,0 +1,89 @@
+import { createIncidentStore } from '../../bot/incident-store';
+import type { AlertmanagerWebhook } from '../../bot/alertmanager-payload';
+import { closeRedis } from '../../lib/redis';
+import { alertmanagerFixture, firingFor, resolvedVersion } from '../helpers/fixtures';
+import { deletePrefix, testPrefix, testRedis } from '../helpers/redis';
+
+const meta = {
+  priority: 'P2' as const,
+  priorityRule: 'severity high',
+  title: 'HighErrorRate',
+  summary: 'Error rate above 5%',
+  labels: { alertname: 'HighErrorRate' },
+  generatorURL: '',
+  runbookUrl: '',
+  externalURL: '',
+};
+
+describe('incident store (real Redis)', () => {
+  const redis = testRedis();
+  const prefix = testPrefix('store');
+  const store = createIncidentStore({ redis, prefix });
+
+  afterAll(async () => {
+    await deletePrefix(redis, prefix);
+    await closeRedis(redis);
+  });
+
+  it('opens one incident per group and ignores an identical repeat', async () => {
+    const p = firingFor('RepeatGroup');
+    const first = await store.ingest(p, meta);
+    const again = await store.ingest(p, meta);
+    expect(first).toMatchObject({ created: true, changed: true });
+    expect(first.incidentId).toMatch(/^INC-\d+$/);
+    expect(again).toMatchObject({ incidentId: first.incidentId, created: false, changed: false, transitions: [] });
+    const incident = await store.get(first.incidentId);
+    expect(incident).toMatchObject({ state: 'triggered', firing: 1, resolved: 0, version: 1, priority: 'P2' });
+  });
+
+  it('creates exactly one incident when 20 replicas receive the same notification at once', async () => {
+    const p = firingFor('ConcurrentGroup');
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.ingest(p, meta)));
+    const ids = new Set(results.map((r) => r.incidentId));
+    expect(ids.size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+  });
+
+  it("counts each alert's own status: a firing group with one resolved alert", async () => {
+    const p = firingFor('MixedGroup');
+    const second = { ...p.alerts[0]!, fingerprint: 'aaaa000000000001', status: 'resolved' as const };
+    const mixed: AlertmanagerWebhook = { ...p, alerts: [p.alerts[0]!, second] };
+    const r = await store.ingest(mixed, meta);
+    expect(await store.get(r.incidentId)).toMatchObject({ firing: 1, resolved: 1, state: 'triggered' });
+  });
+
+  it('resolves when every alert resolves, and a later firing opens a new episode', async () => {
+    const p = firingFor('EpisodeGroup');
+    const opened = await store.ingest(p, meta);
+    const resolved = await store.ingest(resolvedVersion(p), meta);
+    expect(resolved).toMatchObject({ incidentId: opened.incidentId, resolvedNow: true });
+    expect((await store.get(opened.incidentId))?.state).toBe('resolved');
+    const duplicateResolve = await store.ingest(resolvedVersion(p), meta);
+    expect(duplicateResolve.incidentId).toBe('');
+    const reopened = await store.ingest(p, meta);
+    expect(reopened.created).toBe(true);
+    expect(reopened.incidentId).not.toBe(opened.incidentId);
+  });
+
+  it('never opens an incident for a resolved notification of a group it never saw', async () => {
+    const r = await store.ingest(alertmanagerFixture('high-error-rate.resolved'), meta);
+    expect(r).toMatchObject({ incidentId: '', created: false });
+  });
+
+  it('keeps an append-only timeline of what happened', async () => {
+    const p = firingFor('TimelineGroup');
+    const { incidentId } = await store.ingest(p, meta);
+    await store.ingest(resolvedVersion(p), meta);
+    const types = (await store.timeline(incidentId)).map((e) => e.type);
+    expect(types).toEqual(['opened', 'alert_firing', 'alert_resolved', 'resolved']);
+  });
+
+  it('lets only the first replica record the root message', async () => {
+    const { incidentId } = await store.ingest(firingFor('RootGroup'), meta);
+    expect(await store.claimRootPost(incidentId, 'a')).toBe(true);
+    expect(await store.claimRootPost(incidentId, 'b')).toBe(false);
+    expect(await store.setRootMessage(incidentId, 'C1', '1.000001')).toBe(true);
+    expect(await store.setRootMessage(incidentId, 'C1', '2.000002')).toBe(false);
+    expect((await store.get(incidentId))?.rootTs).toBe('1.000001');
+  });
+});
