@@ -68,15 +68,15 @@ async function main(): Promise<void> {
 
   const procs: Proc[] = [];
   if (stack.sandboxSlack || stack.sandboxBackends) {
-    procs.push({ name: 'sandbox', entry: 'sandbox/main.ts', health: `http://${host}:${stack.sandboxSlack ? ports.slack : ports.accounts}/_sandbox/health` });
+    procs.push({ name: 'sandbox', entry: 'sandbox/main.ts', health: stack.sandboxSlack ? `http://${host}:${ports.slack}/_sandbox/stats` : `http://${host}:${ports.accounts}/health` });
   }
   procs.push(
     { name: 'server', entry: 'server/main.ts', health: `http://${host}:${ports.server}/health` },
     { name: 'bot', entry: 'bot/main.ts', health: `http://${host}:${ports.bot}/health` },
     { name: 'workers', entry: 'workers/main.ts', health: `http://${host}:${ports.workers}/health` },
   );
-  if (stack.sandboxSlack) env.SANDBOX_SLACK = 'on';
-  if (stack.sandboxBackends) env.SANDBOX_BACKENDS = 'on';
+  env.SANDBOX_SLACK = stack.sandboxSlack ? 'on' : 'off';
+  env.SANDBOX_BACKENDS = stack.sandboxBackends ? 'on' : 'off';
 
   let stopping = false;
   const stopAll = async (code: number) => {

@@ -1,0 +1,130 @@
+import { Queue } from 'bullmq';
+import { createBotApp, type BotApp } from '../../bot/app';
+import { loadBotEnv } from '../../bot/config';
+import { QueueName } from '../../lib/contracts';
+import { silentLogger } from '../../lib/logger';
+import { closeRedis } from '../../lib/redis';
+import { createSandboxClient, createSlackSandbox, type SlackSandbox } from '../../sandbox/slack';
+import { firingFor, resolvedVersion } from '../helpers/fixtures';
+import { eventually, freePort } from '../helpers/ports';
+import { deletePrefix, testPrefix, testRedis, TEST_REDIS_URL } from '../helpers/redis';
+
+const TOKEN = 'xoxb-test-bot-token';
+const SIGNING = 'test-signing-secret-0123456789';
+const WEBHOOK = 'test-webhook-token-0123456789';
+
+describe('bot: Alertmanager webhook to Slack thread (real Redis, sandbox Slack, real Bolt)', () => {
+  const redis = testRedis();
+  const prefix = testPrefix('bot');
+  let slack: SlackSandbox;
+  let bot: BotApp;
+  let botUrl: string;
+  let sandbox: ReturnType<typeof createSandboxClient>;
+
+  beforeAll(async () => {
+    const [slackPort, botPort] = [await freePort(), await freePort()];
+    slack = createSlackSandbox({ botToken: TOKEN, signingSecret: SIGNING, requestUrl: `http://127.0.0.1:${botPort}/slack/events` });
+    await slack.start(slackPort);
+    const env = loadBotEnv({
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: prefix,
+      BOT_PORT: String(botPort),
+      SLACK_BOT_TOKEN: TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING,
+      SLACK_API_URL: `http://127.0.0.1:${slackPort}/api/`,
+      ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK,
+    });
+    bot = createBotApp(env, { redis, logger: silentLogger() });
+    botUrl = (await bot.start()).url;
+    sandbox = createSandboxClient(`http://127.0.0.1:${slackPort}`, { token: TOKEN });
+  });
+
+  afterAll(async () => {
+    await bot.stop();
+    await slack.stop();
+    await deletePrefix(redis, prefix);
+    await closeRedis(redis);
+  });
+
+  const post = (body: unknown, token: string | null = WEBHOOK, raw?: string) =>
+    fetch(`${botUrl}/alertmanager/webhook`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: raw ?? JSON.stringify(body),
+    });
+
+  it('refuses a request without the token (401) and changes nothing', async () => {
+    const res = await post(firingFor('NoToken'), null);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const wrong = await post(firingFor('NoToken'), 'not-the-token');
+    expect(wrong.status).toBe(401);
+    expect(await bot.store.openIds()).toHaveLength(0);
+  });
+
+  it('refuses a malformed body with 400 and the reason, and changes nothing', async () => {
+    const badJson = await post(undefined, WEBHOOK, '{"version": "4",');
+    expect(badJson.status).toBe(400);
+    expect((await badJson.json()).error).toBe('invalid_json');
+    const body = firingFor('Bad') as unknown as Record<string, unknown>;
+    delete body.groupKey;
+    const res = await post(body);
+    expect(res.status).toBe(400);
+    expect((await res.json()).message).toMatch(/groupKey/);
+    expect(await bot.store.openIds()).toHaveLength(0);
+  });
+
+  it('posts a P1 root message in #ops-critical, updates it on repeats, and marks it resolved', async () => {
+    const firing = firingFor('ServiceDown', { severity: 'critical' });
+    const res = await post(firing);
+    expect(res.status).toBe(200);
+    const { incident } = (await res.json()) as { incident: string };
+
+    const root = await eventually(async () => (await sandbox.history('ops-critical')).find((m) => m.text.includes(incident)));
+    expect(root.text).toContain('[P1] ServiceDown');
+    expect(JSON.stringify(root.blocks)).toContain('runbook_health_check');
+
+    // The same webhook again (Alertmanager's repeat): still one root message.
+    expect((await post(firing)).status).toBe(200);
+    expect((await post(firing)).status).toBe(200);
+    await bot.notifier.drain();
+    const roots = (await sandbox.history('ops-critical')).filter((m) => m.text.includes(incident));
+    expect(roots).toHaveLength(1);
+
+    await post(resolvedVersion(firing));
+    const resolved = await eventually(async () => {
+      const m = (await sandbox.history('ops-critical')).find((x) => x.ts === root.ts);
+      return m?.text.includes('resolved') ? m : undefined;
+    });
+    expect(JSON.stringify(resolved.blocks)).toContain('Resolved');
+    const thread = await sandbox.replies('ops-critical', root.ts);
+    expect(thread.some((m) => m.text.includes('Resolved'))).toBe(true);
+  });
+
+  it('routes warning alerts to #ops-alerts', async () => {
+    const res = await post(firingFor('HighMemoryUsage', { severity: 'warning' }));
+    const { incident } = (await res.json()) as { incident: string };
+    const root = await eventually(async () => (await sandbox.history('ops-alerts')).find((m) => m.text.includes(incident)));
+    expect(root.text).toContain('[P3]');
+  });
+
+  it('a click on the health-check button enqueues a runbook job and says so in the thread', async () => {
+    const res = await post(firingFor('CircuitBreakerOpen', { severity: 'high' }));
+    const { incident } = (await res.json()) as { incident: string };
+    const root = await eventually(async () => (await sandbox.history('ops-critical')).find((m) => m.text.includes(incident)));
+
+    const click = await sandbox.click({ user: 'bob', channel: 'ops-critical', ts: root.ts, action_id: 'runbook_health_check' });
+    expect(click).toMatchObject({ ok: true, status: 200 });
+
+    const queue = new Queue(QueueName.RunbookActions, { connection: redis, prefix });
+    const job = await eventually(async () => (await queue.getJobs(['waiting', 'active', 'delayed'])).find((j) => j.data.incidentId === incident));
+    expect(job.data).toMatchObject({ action: 'health_check', thread: { threadTs: root.ts } });
+    expect(job.data.requestedBy).toMatch(/^U/);
+    await queue.close();
+    const thread = await eventually(async () => {
+      const msgs = await sandbox.replies('ops-critical', root.ts);
+      return msgs.find((m) => m.text.includes('asked for a health check'));
+    });
+    expect(thread.thread_ts).toBe(root.ts);
+  });
+});
