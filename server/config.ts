@@ -20,6 +20,21 @@ export const ServerEnvSchema = z
     MAINTENANCE_STATUS_FILE: z.string().min(1).default('/tmp/mcp-financial-ops/status'),
     /** Express trust-proxy syntax (e.g. `loopback`); unset trusts no proxy. */
     TRUST_PROXY: z.string().optional(),
+    /** This server's public /mcp URL (RFC 9728 `resource`); derived from the request when unset. */
+    MCP_RESOURCE_URL: httpUrl().optional(),
+    /** Comma-separated authorization server URLs advertised in the protected-resource metadata. */
+    OAUTH_AUTHORIZATION_SERVERS: z.string().optional(),
+    /** Comma-separated CIDRs that ops_block_ip must never block (e.g. the office, the load balancer). */
+    IP_ALLOWLIST: z.string().default(''),
+    /** Broadest IPv4 prefix ops_block_ip accepts (a /8 would cut off a continent). */
+    IP_BLOCK_MAX_PREFIX: z.coerce.number().int().min(0).max(32).default(16),
+    IP_BLOCK_MAX_PREFIX_V6: z.coerce.number().int().min(0).max(128).default(48),
+    /** Comma-separated files/directories ops_backup_create archives. */
+    BACKUP_PATHS: z.string().default(''),
+    BACKUP_DIR: z.string().min(1).default('/tmp/mcp-financial-ops/backups'),
+    EVIDENCE_DIR: z.string().min(1).default('/tmp/mcp-financial-ops/evidence'),
+    /** Recent log lines kept in memory for ops_collect_evidence. */
+    LOG_RING_SIZE: positiveInt(2000),
   })
   .refine((env) => env.JWT_SECRET || env.JWT_JWKS_URL, {
     message: 'set JWT_SECRET (HS256) or JWT_JWKS_URL (RS256/ES256)',

@@ -163,10 +163,22 @@ function compiledFor(ctx: ToolContext, tool: GuardedTool): Callback {
   return cb;
 }
 
+// Scope of every tool bound under a context, so the HTTP layer can answer a
+// missing scope with a real 403 before any MCP work is done.
+const scopes = new WeakMap<ToolContext, Map<string, string>>();
+
+/** The scope a tool registered under `ctx` needs, if such a tool exists. */
+export function requiredScopeFor(ctx: ToolContext, toolName: string): string | undefined {
+  return scopes.get(ctx)?.get(toolName);
+}
+
 /** Binds guarded tools to a (per-request) McpServer. */
 export function registerGuardedTools(server: McpServer, ctx: ToolContext, tools: readonly GuardedTool[]): void {
+  let index = scopes.get(ctx);
+  if (!index) scopes.set(ctx, (index = new Map()));
   for (const tool of tools) {
     const { spec } = tool;
+    index.set(spec.name, spec.scope);
     server.registerTool(
       spec.name,
       {

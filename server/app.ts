@@ -1,0 +1,166 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import { listen, type RunningServer } from '../lib/http';
+import type { Logger } from '../lib/logger';
+import { createMetricsRegistry, memoryLimitBytes, metricsHandler, type Registry } from '../lib/metrics';
+import { createAuthFailureLog } from './auth/auth-failures';
+import { createBearerAuth } from './auth/bearer-auth';
+import { trustProxySetting } from './auth/client-ip';
+import { createJwtVerifier } from './auth/jwt-verifier';
+import type { Backends } from './backends/types';
+import type { ServerEnv } from './config';
+import { loadFinanceModules, noBackends } from './mcp/finance-loader';
+import { createMcpHttpHandler, mcpMethodNotAllowed, trackMcpRequest } from './mcp/http-endpoint';
+import { createMcpServerFactory, type ToolRegistrar } from './mcp/mcp-server';
+import type { ToolContext } from './mcp/tool-context';
+import { createServerMetrics } from './metrics';
+import { createAuditLog } from './ops/audit';
+import { pingRedis, type HealthDeps } from './ops/health';
+import { createMaintenanceStore } from './ops/maintenance';
+import { createOpsTools } from './ops/ops-tools';
+import { SERVER_VERSION } from './version';
+
+export interface McpFinancialServerDeps {
+  redis: Redis;
+  logger: Logger;
+  /** Per-process registry; one is created when absent. */
+  registry?: Registry;
+  /** Backend layer; loaded from server/backends when absent (the caller then does not own it). */
+  backends?: Backends;
+  /** Extra tool registrars; defaults to the finance tools when their module exists. */
+  registrars?: ToolRegistrar[];
+}
+
+/** Every scope a token for this server can carry. */
+export const SCOPES_SUPPORTED = ['accounts:read', 'transactions:read', 'transactions:write', 'ops:read', 'ops:admin'];
+
+/** How long /health/ready asks clients to wait in maintenance or without Redis. */
+const RETRY_AFTER_SECONDS = 30;
+
+/**
+ * The MCP Financial Server, unstarted: an Express app with /mcp (stateless
+ * Streamable HTTP behind JWT bearer auth), /health, /health/ready, /metrics and
+ * the RFC 9728 protected-resource metadata.
+ */
+export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServerDeps) {
+  const startedAt = Date.now();
+  const { redis, logger } = deps;
+  const registry = deps.registry ?? createMetricsRegistry({ service: 'mcp-financial-server' });
+  const finance = deps.backends && deps.registrars ? undefined : loadFinanceModules();
+  if (!finance && !deps.backends) logger.warn('server/backends or server/tools/finance-tools missing: finance tools are off');
+  const ownsBackends = !deps.backends;
+  const backends = deps.backends ?? finance?.createBackends(env, { registry, logger }) ?? noBackends();
+  const registrars = deps.registrars ?? (finance ? [finance.registerFinanceTools] : []);
+
+  const metrics = createServerMetrics(registry, { breakers: () => backends.breakers() });
+  const maintenance = createMaintenanceStore({ statusFile: env.MAINTENANCE_STATUS_FILE });
+  const failures = createAuthFailureLog({ redis, prefix: env.REDIS_PREFIX, metrics, logger });
+  const audit = createAuditLog({ redis, prefix: env.REDIS_PREFIX });
+  const ctx: ToolContext = { backends, maintenance, metrics, logger };
+  const healthDeps: HealthDeps = {
+    version: SERVER_VERSION,
+    startedAt,
+    maintenance,
+    backends,
+    redis,
+    memoryLimitBytes: memoryLimitBytes('/sys/fs/cgroup'),
+  };
+  const opsTools = createOpsTools({ health: healthDeps, maintenance, audit, backends });
+  const createServer = createMcpServerFactory({
+    name: 'mcp-financial-server',
+    version: SERVER_VERSION,
+    ctx,
+    tools: opsTools,
+    registrars,
+  });
+  // Build one at start: duplicate tool names fail here, and the scope index is ready for the first request.
+  void createServer().close();
+
+  const verifier = createJwtVerifier({
+    secret: env.JWT_SECRET,
+    jwksUrl: env.JWT_JWKS_URL,
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+  });
+  const resourceUrl = (req: Request) => env.MCP_RESOURCE_URL ?? `${req.protocol}://${req.get('host')}/mcp`;
+  const resourceMetadataUrl = (req: Request) => {
+    const u = new URL(resourceUrl(req));
+    return `${u.origin}/.well-known/oauth-protected-resource${u.pathname === '/' ? '' : u.pathname}`;
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxySetting(env.TRUST_PROXY));
+
+  app.get('/health', async (_req, res) => {
+    const m = await maintenance.status();
+    res.json({
+      status: 'ok',
+      version: SERVER_VERSION,
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      maintenance: m.enabled,
+    });
+  });
+  app.get('/health/ready', async (_req, res) => {
+    const [inMaintenance, r] = await Promise.all([maintenance.isOn(), pingRedis(redis)]);
+    const problems = [...(inMaintenance ? ['maintenance'] : []), ...(r.ok ? [] : [`redis: ${r.error}`])];
+    if (problems.length > 0) {
+      res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json({ status: 'not_ready', problems });
+      return;
+    }
+    res.json({ status: 'ready' });
+  });
+  app.get('/metrics', metricsHandler(registry));
+  app.get(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'], (req, res) => {
+    const servers = (env.OAUTH_AUTHORIZATION_SERVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    res.json({
+      resource: resourceUrl(req),
+      ...(servers.length > 0 ? { authorization_servers: servers } : {}),
+      scopes_supported: SCOPES_SUPPORTED,
+      bearer_methods_supported: ['header'],
+      resource_name: 'MCP Financial Server',
+    });
+  });
+
+  app.get('/mcp', mcpMethodNotAllowed);
+  app.delete('/mcp', mcpMethodNotAllowed);
+  app.post(
+    '/mcp',
+    trackMcpRequest(metrics),
+    createBearerAuth({ verifier, failures, resourceMetadataUrl }),
+    express.json({ limit: '1mb' }),
+    createMcpHttpHandler({ createServer, ctx, metrics, failures, resourceMetadataUrl }),
+  );
+
+  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (err.type === 'entity.parse.failed') {
+      res.status(400).json({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null });
+      return;
+    }
+    logger.error({ err }, 'request failed');
+    if (res.headersSent) return;
+    res.status(err.status && err.status < 500 ? err.status : 500).json({ error: 'internal_error' });
+  });
+
+  let running: RunningServer | undefined;
+  return {
+    app,
+    ctx,
+    registry,
+    metrics,
+    maintenance,
+    audit,
+    failures,
+    async start(): Promise<RunningServer> {
+      running = await listen(app, env.SERVER_PORT, env.HOST);
+      return running;
+    },
+    async stop(): Promise<void> {
+      await running?.close();
+      running = undefined;
+      if (ownsBackends) await backends.close();
+    },
+  };
+}
+
+export type McpFinancialServer = ReturnType<typeof createMcpFinancialServer>;

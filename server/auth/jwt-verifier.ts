@@ -1,0 +1,129 @@
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { CodedError, ErrorCode } from '../../lib/errors';
+
+/** Why a token was refused; the label of `jwt_validation_failures_total`. Keep this set small. */
+export type JwtFailureReason =
+  | 'missing'
+  | 'malformed'
+  | 'alg'
+  | 'signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'issuer'
+  | 'audience'
+  | 'jwks_unavailable';
+
+export class JwtVerificationError extends CodedError {
+  readonly reason: JwtFailureReason;
+  constructor(reason: JwtFailureReason, message: string) {
+    super(ErrorCode.Unauthorized, message, { reason });
+    this.name = 'JwtVerificationError';
+    this.reason = reason;
+  }
+}
+
+export interface JwtVerifierConfig {
+  /** HS256 shared secret. */
+  secret?: string;
+  /** JWKS endpoint for RS256/ES256 keys (fetched once, cached, refetched on an unknown `kid`). */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  /** Allowed clock skew for exp/nbf. @defaultValue 30 */
+  clockToleranceSec?: number;
+}
+
+export interface VerifiedToken {
+  subject: string;
+  clientId: string;
+  scopes: string[];
+  /** Seconds since epoch. */
+  expiresAt: number;
+  payload: JWTPayload;
+}
+
+const HMAC_ALGS = ['HS256'];
+const ASYMMETRIC_ALGS = ['RS256', 'ES256'];
+
+/**
+ * Verifies bearer JWTs. Algorithms are pinned per key source: an HS256 token
+ * is only ever checked against JWT_SECRET and an RS/ES token only against the
+ * JWKS, so a token "signed" with the public key as an HMAC secret never passes.
+ */
+export function createJwtVerifier(config: JwtVerifierConfig) {
+  if (!config.secret && !config.jwksUrl) throw new CodedError(ErrorCode.ConfigInvalid, 'JWT verifier needs a secret or a JWKS URL');
+  const secretKey = config.secret ? new TextEncoder().encode(config.secret) : undefined;
+  const jwks = config.jwksUrl ? createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 }) : undefined;
+  const allowed = [...(secretKey ? HMAC_ALGS : []), ...(jwks ? ASYMMETRIC_ALGS : [])];
+  const clockTolerance = config.clockToleranceSec ?? 30;
+
+  async function verify(token: string): Promise<VerifiedToken> {
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw new JwtVerificationError('malformed', 'token is not a well-formed JWT');
+    }
+    if (!alg || !allowed.includes(alg)) throw new JwtVerificationError('alg', `algorithm "${alg ?? 'none'}" is not accepted`);
+    const options = {
+      algorithms: HMAC_ALGS.includes(alg) ? HMAC_ALGS : ASYMMETRIC_ALGS,
+      issuer: config.issuer,
+      audience: config.audience,
+      clockTolerance,
+      requiredClaims: ['exp', 'sub'],
+    };
+    let payload: JWTPayload;
+    try {
+      payload = HMAC_ALGS.includes(alg)
+        ? (await jwtVerify(token, secretKey!, options)).payload
+        : (await jwtVerify(token, jwks!, options)).payload;
+    } catch (err) {
+      throw classify(err);
+    }
+    return {
+      subject: payload.sub!,
+      clientId: stringClaim(payload.client_id) ?? stringClaim(payload.azp) ?? payload.sub!,
+      scopes: scopesOf(payload),
+      expiresAt: payload.exp!,
+      payload,
+    };
+  }
+
+  return { verify };
+}
+
+export type JwtVerifier = ReturnType<typeof createJwtVerifier>;
+
+function stringClaim(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+/** `scope` is space-separated (RFC 8693); some issuers send an array in `scp`. */
+export function scopesOf(payload: JWTPayload): string[] {
+  if (typeof payload.scope === 'string') return payload.scope.split(' ').filter(Boolean);
+  if (Array.isArray(payload.scp)) return payload.scp.filter((s): s is string => typeof s === 'string');
+  return [];
+}
+
+function classify(err: unknown): JwtVerificationError {
+  if (err instanceof errors.JWTExpired) return new JwtVerificationError('expired', 'token has expired');
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf') return new JwtVerificationError('not_yet_valid', 'token is not valid yet');
+    if (err.claim === 'iss') return new JwtVerificationError('issuer', 'token issuer is not accepted');
+    if (err.claim === 'aud') return new JwtVerificationError('audience', 'token audience is not accepted');
+    if (err.claim === 'iat') return new JwtVerificationError('not_yet_valid', 'token issued in the future');
+    return new JwtVerificationError('malformed', `token claim "${err.claim}" is invalid`);
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
+    return new JwtVerificationError('alg', 'token algorithm is not accepted');
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) {
+    return new JwtVerificationError('signature', 'token signature is invalid');
+  }
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) {
+    return new JwtVerificationError('jwks_unavailable', 'signing keys are unavailable');
+  }
+  if (err instanceof errors.JOSEError) return new JwtVerificationError('malformed', 'token is malformed');
+  // fetch failures of the JWKS endpoint surface as plain errors
+  return new JwtVerificationError('jwks_unavailable', 'signing keys are unavailable');
+}

@@ -1,0 +1,37 @@
+import { createLogger } from '../lib/logger';
+import { closeRedis, createRedis } from '../lib/redis';
+import { createMcpFinancialServer } from './app';
+import { loadServerEnv } from './config';
+
+/** Entry point: the only place that reads process.env. */
+async function main(): Promise<void> {
+  const env = loadServerEnv();
+  const logger = createLogger({ name: 'mcp-financial-server', level: env.LOG_LEVEL });
+  const redis = createRedis(env.REDIS_URL);
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+  const server = createMcpFinancialServer(env, { redis, logger });
+  const running = await server.start();
+  logger.info({ url: `${running.url}/mcp`, health: `${running.url}/health`, metrics: `${running.url}/metrics` }, `MCP Financial Server listening on ${running.url}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    try {
+      await server.stop();
+      await closeRedis(redis);
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'unclean stop');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err: Error & { code?: string }) => {
+  console.error(`mcp-financial-server: ${err.code ? `${err.code}: ` : ''}${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,89 @@
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Request, Response } from 'express';
+import type { AuthFailureLog } from '../auth/auth-failures';
+import { clientIp } from '../auth/client-ip';
+import type { ServerMetrics } from '../metrics';
+import { callerFrom, hasScope, requiredScopeFor, type ToolContext } from './tool-context';
+
+export interface McpHttpEndpointConfig {
+  createServer: () => McpServer;
+  ctx: ToolContext;
+  metrics: ServerMetrics;
+  failures: AuthFailureLog;
+  resourceMetadataUrl(req: Request): string;
+}
+
+interface JsonRpcLike {
+  method?: unknown;
+  params?: { name?: unknown };
+}
+
+/**
+ * POST /mcp, stateless Streamable HTTP: a fresh McpServer and transport per
+ * request, JSON responses (no SSE stream to hold open). A tools/call whose
+ * token lacks the tool's scope is answered 403 `insufficient_scope` here, as
+ * the MCP authorization spec asks, before any MCP work is done.
+ */
+export function createMcpHttpHandler(config: McpHttpEndpointConfig) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const missing = missingScope(config.ctx, req);
+    if (missing) {
+      config.metrics.requests.inc({ tool: missing.tool, status: '403' });
+      config.failures.record('insufficient_scope', clientIp(req));
+      res
+        .status(403)
+        .set(
+          'WWW-Authenticate',
+          `Bearer error="insufficient_scope", scope="${missing.scope}", error_description="${missing.tool} needs scope ${missing.scope}", resource_metadata="${config.resourceMetadataUrl(req)}"`,
+        )
+        .json({ error: 'insufficient_scope', error_description: `${missing.tool} needs scope "${missing.scope}"` });
+      return;
+    }
+    const server = config.createServer();
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  };
+}
+
+function missingScope(ctx: ToolContext, req: Request): { tool: string; scope: string } | undefined {
+  const messages: JsonRpcLike[] = Array.isArray(req.body) ? req.body : [req.body];
+  const caller = callerFrom(req.auth);
+  for (const m of messages) {
+    if (!m || m.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
+    const scope = requiredScopeFor(ctx, m.params.name);
+    if (scope && !hasScope(caller.scopes, scope)) return { tool: m.params.name, scope };
+  }
+  return undefined;
+}
+
+/** GET and DELETE /mcp: no sessions, no server-initiated stream. */
+export function mcpMethodNotAllowed(_req: Request, res: Response): void {
+  res
+    .status(405)
+    .set('Allow', 'POST')
+    .json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this server is stateless, use POST.' }, id: null });
+}
+
+/** Counts in-flight /mcp requests and the ones refused before reaching a tool. */
+export function trackMcpRequest(metrics: ServerMetrics) {
+  return (_req: Request, res: Response, next: () => void): void => {
+    metrics.activeConnections.inc();
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      metrics.activeConnections.dec();
+      // 403 for a scope is counted where the tool name is known; these are the rest.
+      if (res.statusCode === 401) metrics.requests.inc({ tool: 'none', status: '401' });
+    };
+    res.on('finish', finish);
+    res.on('close', finish);
+    next();
+  };
+}
