@@ -30,7 +30,7 @@ describe('MCP Financial Server over HTTP: the spine', () => {
     expect(header).toMatch(/^Bearer /);
     const metadataUrl = /resource_metadata="([^"]+)"/.exec(header)?.[1];
     expect(metadataUrl).toBe(`${t.url}/.well-known/oauth-protected-resource/mcp`);
-    const meta = await (await fetch(metadataUrl!)).json();
+    const meta = (await (await fetch(metadataUrl!)).json()) as { resource: string; scopes_supported: string[]; bearer_methods_supported: string[] };
     expect(meta.resource).toBe(t.mcpUrl);
     expect(meta.scopes_supported).toEqual(expect.arrayContaining(['ops:read', 'ops:admin', 'accounts:read']));
     expect(meta.bearer_methods_supported).toEqual(['header']);
@@ -66,7 +66,7 @@ describe('MCP Financial Server over HTTP: the spine', () => {
     const res = await postMcp(t.mcpUrl, callBody('ops_health_check'), { authorization: `Bearer ${await t.token('accounts:read')}` });
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_scope".*scope="ops:read"/);
-    expect((await res.json()).error).toBe('insufficient_scope');
+    expect(((await res.json()) as { error: string }).error).toBe('insufficient_scope');
     expect(await t.metric('mcp_requests_total', { tool: 'ops_health_check', status: '403' })).toBe(before + 1);
     expect(await t.metric('mcp_auth_failures_total', { reason: 'insufficient_scope' })).toBeGreaterThanOrEqual(1);
   });
@@ -75,7 +75,7 @@ describe('MCP Financial Server over HTTP: the spine', () => {
     for (const method of ['GET', 'DELETE']) {
       const res = await fetch(t.mcpUrl, { method });
       expect(res.status).toBe(405);
-      const body = await res.json();
+      const body = (await res.json()) as { jsonrpc: string; error: { code: number } };
       expect(body.jsonrpc).toBe('2.0');
       expect(body.error.code).toBe(-32000);
     }
