@@ -37,7 +37,7 @@ export interface VerifiedToken {
   subject: string;
   clientId: string;
   scopes: string[];
-  /** Seconds since epoch. */
+  /** Seconds since epoch: `exp` plus the clock tolerance, the last instant we accept the token. */
   expiresAt: number;
   payload: JWTPayload;
 }
@@ -84,7 +84,7 @@ export function createJwtVerifier(config: JwtVerifierConfig) {
       subject: payload.sub!,
       clientId: stringClaim(payload.client_id) ?? stringClaim(payload.azp) ?? payload.sub!,
       scopes: scopesOf(payload),
-      expiresAt: payload.exp!,
+      expiresAt: payload.exp! + clockTolerance,
       payload,
     };
   }
