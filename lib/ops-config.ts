@@ -131,6 +131,16 @@ function crossCheck(config: OpsConfig): Issue[] {
       }
     }
   }
+  const rotation = config.oncall.rotation;
+  if (rotation.start.includes('T')) {
+    const local = DateTime.fromISO(rotation.start, { zone: rotation.timezone });
+    if (local.toFormat('HH:mm') !== rotation.handoff) {
+      issues.push({
+        path: ['oncall', 'rotation', 'start'],
+        message: `its time of day (${local.toFormat('HH:mm')} in ${rotation.timezone}) differs from handoff (${rotation.handoff}); give a date, or the handoff time`,
+      });
+    }
+  }
   config.oncall.overrides.forEach((o, i) => {
     if (!users.has(o.user)) issues.push({ path: ['oncall', 'overrides', i, 'user'], message: `unknown user "${o.user}"` });
     const zone = config.oncall.rotation.timezone;
