@@ -1,3 +1,4 @@
+import type { RunningServer } from '../../lib/http';
 import type { Logger } from '../../lib/logger';
 import { createAccountService, type AccountService } from './account-service';
 import { buildSeed } from './seed';
@@ -22,6 +23,9 @@ export interface RunningSimulators {
   transactionService: TransactionService;
   accountUrl: string;
   transactionUrl: string;
+  /** The listening servers, for tests that watch sockets. */
+  accountServer: RunningServer;
+  transactionServer: RunningServer;
   stop(): Promise<void>;
 }
 
@@ -42,6 +46,8 @@ export async function startBackendSimulators(options: BackendSimulatorsOptions =
       transactionService,
       accountUrl: account.url,
       transactionUrl: transaction.url,
+      accountServer: account,
+      transactionServer: transaction,
       async stop() {
         await transactionService.stop();
         await accountService.stop();
