@@ -72,7 +72,11 @@ export function parseOpsConfig(yamlText: string, source = 'ops config'): OpsConf
   const merged = { ...defaultSections(), ...raw };
   const parsed = OpsConfigSchema.safeParse(merged);
   if (!parsed.success) fail(source, parsed.error.issues as Issue[], merged);
-  const problems = crossCheck(parsed.data);
+  const problems = crossCheck(parsed.data).map((issue) => {
+    const section = String(issue.path[0]);
+    // A default section can clash with a section the file replaced: say where it came from.
+    return section in raw ? issue : { ...issue, message: `${issue.message} (this section is the built-in default; set ${section} in your file)` };
+  });
   if (problems.length > 0) fail(source, problems);
   return parsed.data;
 }

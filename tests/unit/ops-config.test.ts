@@ -121,6 +121,11 @@ describe('partial files', () => {
     expect(c.oncall).toEqual(loadOpsConfig().oncall);
   });
 
+  it('says when a clash comes from a default section', () => {
+    const err = configError('escalation:\n  policies:\n    x: { steps: [ { after: 1m, notify: channel } ] }\n  by_priority: { P1: x, P2: x, P3: x, P4: x }\n');
+    expect(err.message).toContain('routing.rules[0].policy: no policy named "security" (this section is the built-in default; set routing in your file)');
+  });
+
   it('accepts the long RBAC user form with a Slack id', () => {
     const c = parseOpsConfig('rbac:\n  roles: { admin: { commands: ["*"], actions: ["*"] } }\n  users: { alice: { role: admin, slack_id: U0ALICE } }\n');
     expect(findRbacMember(c, { id: 'U0ALICE' })).toEqual({ name: 'alice', role: 'admin', slackId: 'U0ALICE' });
