@@ -1,11 +1,12 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import { listen, type RunningServer } from '../lib/http';
+import { ConfigError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { createMetricsRegistry, memoryLimitBytes, metricsHandler, type Registry } from '../lib/metrics';
 import { createAuthFailureLog } from './auth/auth-failures';
 import { createBearerAuth } from './auth/bearer-auth';
-import { trustProxySetting } from './auth/client-ip';
+import { clientIp, trustProxySetting } from './auth/client-ip';
 import { createJwtVerifier } from './auth/jwt-verifier';
 import type { Backends } from './backends/types';
 import type { ServerEnv } from './config';
@@ -16,6 +17,8 @@ import type { ToolContext } from './mcp/tool-context';
 import { createServerMetrics } from './metrics';
 import { createAuditLog } from './ops/audit';
 import { pingRedis, type HealthDeps } from './ops/health';
+import { createIpDenylist } from './ops/ip-denylist';
+import { parseRangeList } from './ops/ip-range';
 import { createMaintenanceStore } from './ops/maintenance';
 import { createOpsTools } from './ops/ops-tools';
 import { SERVER_VERSION } from './version';
@@ -56,6 +59,12 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
   const maintenance = createMaintenanceStore({ statusFile: env.MAINTENANCE_STATUS_FILE });
   const failures = createAuthFailureLog({ redis, prefix: env.REDIS_PREFIX, metrics, logger });
   const audit = createAuditLog({ redis, prefix: env.REDIS_PREFIX });
+  const denylist = createIpDenylist({
+    redis,
+    prefix: env.REDIS_PREFIX,
+    logger,
+    policy: { allowlist: allowlistOf(env), maxPrefixV4: env.IP_BLOCK_MAX_PREFIX, maxPrefixV6: env.IP_BLOCK_MAX_PREFIX_V6 },
+  });
   const ctx: ToolContext = { backends, maintenance, metrics, logger };
   const healthDeps: HealthDeps = {
     version: SERVER_VERSION,
@@ -64,8 +73,9 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     backends,
     redis,
     memoryLimitBytes: memoryLimitBytes('/sys/fs/cgroup'),
+    blockedIpCount: () => denylist.count(),
   };
-  const opsTools = createOpsTools({ health: healthDeps, maintenance, audit, backends });
+  const opsTools = createOpsTools({ health: healthDeps, maintenance, audit, backends, denylist, logger });
   const createServer = createMcpServerFactory({
     name: 'mcp-financial-server',
     version: SERVER_VERSION,
@@ -91,6 +101,12 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxySetting(env.TRUST_PROXY));
+  // First of all: a blocked address gets 403 before auth, health or anything else.
+  app.use((req, res, next) => {
+    if (!denylist.isBlocked(clientIp(req))) return next();
+    if (req.path === '/mcp') metrics.requests.inc({ tool: 'none', status: '403' });
+    res.status(403).json({ error: 'forbidden', error_description: 'your address is blocked' });
+  });
 
   app.get('/health', async (_req, res) => {
     const m = await maintenance.status();
@@ -151,16 +167,27 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     maintenance,
     audit,
     failures,
+    denylist,
     async start(): Promise<RunningServer> {
+      await denylist.start();
       running = await listen(app, env.SERVER_PORT, env.HOST);
       return running;
     },
     async stop(): Promise<void> {
       await running?.close();
       running = undefined;
+      await denylist.stop();
       if (ownsBackends) await backends.close();
     },
   };
 }
 
 export type McpFinancialServer = ReturnType<typeof createMcpFinancialServer>;
+
+function allowlistOf(env: ServerEnv) {
+  try {
+    return parseRangeList(env.IP_ALLOWLIST);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: IP_ALLOWLIST: ${(err as Error).message}`);
+  }
+}

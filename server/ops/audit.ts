@@ -65,3 +65,28 @@ function safeJson(s: string | undefined): unknown {
     return s;
   }
 }
+
+/**
+ * Runs a changing ops action and writes its outcome (success or refusal) to
+ * the audit stream. An audit write that fails after the action succeeded is
+ * logged, not thrown: the change happened and the caller must know it did.
+ */
+export async function audited<T>(
+  audit: AuditLog,
+  entry: { actor: string; tool: string; args: unknown },
+  action: () => Promise<T>,
+  onAuditError: (err: Error) => void,
+): Promise<T> {
+  let result: T;
+  try {
+    result = await action();
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    await audit
+      .record({ ...entry, ok: false, result: { error: { code: e.code ?? 'E_INTERNAL', message: e.message ?? String(err) } } })
+      .catch(onAuditError);
+    throw err;
+  }
+  await audit.record({ ...entry, ok: true, result }).catch(onAuditError);
+  return result;
+}
