@@ -17,7 +17,9 @@ import type { ToolContext } from './mcp/tool-context';
 import { createServerMetrics } from './metrics';
 import { createAuditLog } from './ops/audit';
 import { pingRedis, type HealthDeps } from './ops/health';
+import { createBackupStore } from './ops/backups';
 import { createIpDenylist } from './ops/ip-denylist';
+import type { LogRing } from './ops/log-ring';
 import { parseRangeList } from './ops/ip-range';
 import { createMaintenanceStore } from './ops/maintenance';
 import { createOpsTools } from './ops/ops-tools';
@@ -32,6 +34,8 @@ export interface McpFinancialServerDeps {
   backends?: Backends;
   /** Extra tool registrars; defaults to the finance tools when their module exists. */
   registrars?: ToolRegistrar[];
+  /** Recent log lines for ops_collect_evidence (main.ts tees the logger into it). */
+  logRing?: LogRing;
 }
 
 /** Every scope a token for this server can carry. */
@@ -75,7 +79,20 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     memoryLimitBytes: memoryLimitBytes('/sys/fs/cgroup'),
     blockedIpCount: () => denylist.count(),
   };
-  const opsTools = createOpsTools({ health: healthDeps, maintenance, audit, backends, denylist, logger });
+  const backups = createBackupStore({ paths: listOf(env.BACKUP_PATHS), dir: env.BACKUP_DIR });
+  const opsTools = createOpsTools({
+    health: healthDeps,
+    maintenance,
+    audit,
+    backends,
+    denylist,
+    backups,
+    failures,
+    registry,
+    evidenceDir: env.EVIDENCE_DIR,
+    logRing: deps.logRing,
+    logger,
+  });
   const createServer = createMcpServerFactory({
     name: 'mcp-financial-server',
     version: SERVER_VERSION,
@@ -128,7 +145,7 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
   });
   app.get('/metrics', metricsHandler(registry));
   app.get(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'], (req, res) => {
-    const servers = (env.OAUTH_AUTHORIZATION_SERVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const servers = listOf(env.OAUTH_AUTHORIZATION_SERVERS ?? '');
     res.json({
       resource: resourceUrl(req),
       ...(servers.length > 0 ? { authorization_servers: servers } : {}),
@@ -168,6 +185,7 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     audit,
     failures,
     denylist,
+    backups,
     async start(): Promise<RunningServer> {
       await denylist.start();
       running = await listen(app, env.SERVER_PORT, env.HOST);
@@ -191,3 +209,9 @@ function allowlistOf(env: ServerEnv) {
     throw new ConfigError(`invalid configuration: IP_ALLOWLIST: ${(err as Error).message}`);
   }
 }
+
+const listOf = (text: string) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);

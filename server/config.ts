@@ -29,8 +29,8 @@ export const ServerEnvSchema = z
     /** Broadest IPv4 prefix ops_block_ip accepts (a /8 would cut off a continent). */
     IP_BLOCK_MAX_PREFIX: z.coerce.number().int().min(0).max(32).default(16),
     IP_BLOCK_MAX_PREFIX_V6: z.coerce.number().int().min(0).max(128).default(48),
-    /** Comma-separated files/directories ops_backup_create archives. */
-    BACKUP_PATHS: z.string().default(''),
+    /** Comma-separated files/directories ops_backup_create archives (relative to the working directory, or absolute). */
+    BACKUP_PATHS: z.string().default('config,runbooks,monitoring'),
     BACKUP_DIR: z.string().min(1).default('/tmp/mcp-financial-ops/backups'),
     EVIDENCE_DIR: z.string().min(1).default('/tmp/mcp-financial-ops/evidence'),
     /** Recent log lines kept in memory for ops_collect_evidence. */

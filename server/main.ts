@@ -1,15 +1,23 @@
+import pino from 'pino';
 import { createLogger } from '../lib/logger';
 import { closeRedis, createRedis } from '../lib/redis';
 import { createMcpFinancialServer } from './app';
 import { loadServerEnv } from './config';
+import { createLogRing } from './ops/log-ring';
 
 /** Entry point: the only place that reads process.env. */
 async function main(): Promise<void> {
   const env = loadServerEnv();
-  const logger = createLogger({ name: 'mcp-financial-server', level: env.LOG_LEVEL });
+  // Every line goes to stdout and into a ring that ops_collect_evidence packs.
+  const logRing = createLogRing(env.LOG_RING_SIZE);
+  const destination = pino.multistream([
+    { stream: process.stdout, level: 'trace' },
+    { stream: logRing, level: 'trace' },
+  ]);
+  const logger = createLogger({ name: 'mcp-financial-server', level: env.LOG_LEVEL, destination });
   const redis = createRedis(env.REDIS_URL);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
-  const server = createMcpFinancialServer(env, { redis, logger });
+  const server = createMcpFinancialServer(env, { redis, logger, logRing });
   const running = await server.start();
   logger.info({ url: `${running.url}/mcp`, health: `${running.url}/health`, metrics: `${running.url}/metrics` }, `MCP Financial Server listening on ${running.url}`);
 

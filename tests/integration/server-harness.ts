@@ -56,6 +56,7 @@ export async function startTestServer(
     backends: deps.backends ?? noBackends(),
     registrars: deps.registrars ?? [],
     registry: deps.registry,
+    logRing: deps.logRing,
   });
   const running = await server.start();
   const clients: Client[] = [];
