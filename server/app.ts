@@ -10,7 +10,8 @@ import { clientIp, trustProxySetting } from './auth/client-ip';
 import { createJwtVerifier } from './auth/jwt-verifier';
 import type { Backends } from './backends/types';
 import type { ServerEnv } from './config';
-import { loadFinanceModules, noBackends } from './mcp/finance-loader';
+import { createBackends } from './backends';
+import { registerFinanceTools } from './tools/finance-tools';
 import { createMcpHttpHandler, mcpMethodNotAllowed, trackMcpRequest } from './mcp/http-endpoint';
 import { createMcpServerFactory, type ToolRegistrar } from './mcp/mcp-server';
 import type { ToolContext } from './mcp/tool-context';
@@ -30,9 +31,9 @@ export interface McpFinancialServerDeps {
   logger: Logger;
   /** Per-process registry; one is created when absent. */
   registry?: Registry;
-  /** Backend layer; loaded from server/backends when absent (the caller then does not own it). */
+  /** Backend layer; built from env when absent (and then closed by stop()). */
   backends?: Backends;
-  /** Extra tool registrars; defaults to the finance tools when their module exists. */
+  /** Tool registrars besides the ops tools. @defaultValue [registerFinanceTools] */
   registrars?: ToolRegistrar[];
   /** Recent log lines for ops_collect_evidence (main.ts tees the logger into it). */
   logRing?: LogRing;
@@ -53,11 +54,9 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
   const startedAt = Date.now();
   const { redis, logger } = deps;
   const registry = deps.registry ?? createMetricsRegistry({ service: 'mcp-financial-server' });
-  const finance = deps.backends && deps.registrars ? undefined : loadFinanceModules();
-  if (!finance && !deps.backends) logger.warn('server/backends or server/tools/finance-tools missing: finance tools are off');
   const ownsBackends = !deps.backends;
-  const backends = deps.backends ?? finance?.createBackends(env, { registry, logger }) ?? noBackends();
-  const registrars = deps.registrars ?? (finance ? [finance.registerFinanceTools] : []);
+  const backends = deps.backends ?? createBackends(env, { registry, logger });
+  const registrars = deps.registrars ?? [registerFinanceTools];
 
   const metrics = createServerMetrics(registry, { breakers: () => backends.breakers() });
   const maintenance = createMaintenanceStore({ statusFile: env.MAINTENANCE_STATUS_FILE });

@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from '../../lib/logger';
 import { closeRedis, createRedis, type Redis } from '../../lib/redis';
 import { createMcpFinancialServer, type McpFinancialServerDeps } from '../../server/app';
 import { loadServerEnv, type ServerEnv } from '../../server/config';
-import { noBackends } from '../../server/mcp/finance-loader';
+import { noBackends } from '../../server/mcp/no-backends';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

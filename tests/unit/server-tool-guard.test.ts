@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { CodedError, ErrorCode } from '../../lib/errors';
 import { silentLogger } from '../../lib/logger';
-import { noBackends } from '../../server/mcp/finance-loader';
+import { noBackends } from '../../server/mcp/no-backends';
 import { createMcpServerFactory } from '../../server/mcp/mcp-server';
 import { defineTool, hasScope, type ToolContext } from '../../server/mcp/tool-context';
 import { createServerMetrics } from '../../server/metrics';
