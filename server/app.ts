@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { listen, type RunningServer } from '../lib/http';
 import { ConfigError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
+import { SCOPES } from '../lib/scopes';
 import { createMetricsRegistry, memoryLimitBytes, metricsHandler, type Registry } from '../lib/metrics';
 import { createAuthFailureLog } from './auth/auth-failures';
 import { createBearerAuth } from './auth/bearer-auth';
@@ -39,8 +40,8 @@ export interface McpFinancialServerDeps {
   logRing?: LogRing;
 }
 
-/** Every scope a token for this server can carry. */
-export const SCOPES_SUPPORTED = ['accounts:read', 'transactions:read', 'transactions:write', 'ops:read', 'ops:admin'];
+/** Every scope a token for this server can carry (advertised in the RFC 9728 metadata). */
+export const SCOPES_SUPPORTED: readonly string[] = SCOPES;
 
 /** How long /health/ready asks clients to wait in maintenance or without Redis. */
 const RETRY_AFTER_SECONDS = 30;
