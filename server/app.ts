@@ -187,6 +187,7 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     denylist,
     backups,
     async start(): Promise<RunningServer> {
+      await createServer.cacheToolList();
       await denylist.start();
       running = await listen(app, env.SERVER_PORT, env.HOST);
       return running;
