@@ -6,7 +6,24 @@ import { parseDuration } from './duration';
 import { ConfigError } from './errors';
 import { NEXT_BUSINESS_DAY, OpsConfigSchema, PRIORITIES, type OpsConfig } from './ops-config-schema';
 
-export * from './ops-config-schema';
+export {
+  NEXT_BUSINESS_DAY,
+  OpsConfigSchema,
+  PRIORITIES,
+  PrioritySchema,
+  WEEKDAYS,
+  type BusinessHoursConfig,
+  type EscalationPolicy,
+  type EscalationStep,
+  type OnCallConfig,
+  type OnCallOverride,
+  type OpsConfig,
+  type Priority,
+  type RbacConfig,
+  type RotationConfig,
+  type RoutingRule,
+  type Weekday,
+} from './ops-config-schema';
 
 /** The built-in default: the documented example, which is also the local config. */
 export const DEFAULT_OPS_CONFIG_PATH = path.join(__dirname, '..', 'config', 'ops.example.yaml');
