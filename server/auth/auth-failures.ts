@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import type { ServerMetrics } from '../metrics';
+import { requireRedis } from '../ops/redis-ready';
 import type { JwtFailureReason } from './jwt-verifier';
 
 /** Refusals of authentication (a bad token) and of authorization (a missing scope). */
@@ -47,13 +48,16 @@ export function createAuthFailureLog(config: AuthFailureLogConfig) {
     config.metrics.authFailures.inc({ reason });
     if (JWT_REASONS.has(reason)) config.metrics.jwtFailures.inc({ reason });
     config.logger.info({ reason, ip }, 'auth refused');
-    // Never make a refusal wait on Redis; an attacker should not be able to slow us down through it.
+    // Never make a refusal wait on Redis, and never queue writes while it is away:
+    // an attacker must not be able to slow us down or grow our memory through it.
+    if (config.redis.status !== 'ready') return;
     config.redis
       .xadd(key, 'MAXLEN', '~', String(maxEntries), '*', 'ip', ip, 'reason', reason)
       .catch((err: Error) => config.logger.warn({ err: err.message }, 'could not record auth failure'));
   }
 
   async function since(sinceMs: number, limit = 50_000): Promise<AuthFailureEntry[]> {
+    requireRedis(config.redis);
     const rows = await config.redis.xrange(key, `${sinceMs}-0`, '+', 'COUNT', limit);
     return rows.map(([id, fields]) => {
       const map: Record<string, string> = {};

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { requireRedis, withTimeout } from './redis-ready';
 
 export interface AuditEntry {
   at: string;
@@ -18,7 +19,13 @@ export function createAuditLog(config: { redis: Redis; prefix: string; maxEntrie
   const key = `${config.prefix}:audit`;
 
   async function record(entry: Omit<AuditEntry, 'at'>): Promise<void> {
-    await config.redis.xadd(
+    // Bounded: with Redis away the write would otherwise queue until it returns.
+    requireRedis(config.redis);
+    await withTimeout(write(entry), 3000, 'audit write');
+  }
+
+  async function write(entry: Omit<AuditEntry, 'at'>): Promise<unknown> {
+    return config.redis.xadd(
       key,
       'MAXLEN',
       '~',
@@ -38,6 +45,7 @@ export function createAuditLog(config: { redis: Redis; prefix: string; maxEntrie
   }
 
   async function recent(count = 100): Promise<AuditEntry[]> {
+    requireRedis(config.redis);
     const rows = await config.redis.xrevrange(key, '+', '-', 'COUNT', count);
     return rows.map(([id, fields]) => {
       const m: Record<string, string> = {};

@@ -4,6 +4,7 @@ import { NotFoundError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { normalizeIp } from '../auth/client-ip';
 import { assertBlockable, parseRange, type BlockPolicy } from './ip-range';
+import { requireRedis, withTimeout } from './redis-ready';
 
 export interface IpBlock {
   cidr: string;
@@ -74,9 +75,14 @@ export function createIpDenylist(config: IpDenylistConfig) {
     subscriber = config.redis.duplicate();
     subscriber.on('error', (err: Error) => config.logger.warn({ err: err.message }, 'denylist subscriber error'));
     subscriber.on('message', () => void reload().catch((err: Error) => config.logger.warn({ err: err.message }, 'denylist reload failed')));
-    await subscriber.subscribe(channel);
-    await reload().catch((err: Error) => config.logger.error({ err: err.message }, 'denylist: initial load failed'));
-    timer = setInterval(() => void reload().catch(() => undefined), config.refreshMs ?? 5000);
+    // Neither may hold up the start: without Redis the server still serves /health and says it is not ready.
+    subscriber.subscribe(channel).catch((err: Error) => config.logger.error({ err: err.message }, 'denylist: subscribe failed'));
+    await withTimeout(reload(), 2000, 'denylist initial load').catch((err: Error) =>
+      config.logger.error({ err: err.message }, 'denylist: initial load failed; enforcing the last known list'),
+    );
+    timer = setInterval(() => {
+      if (config.redis.status === 'ready') void reload().catch(() => undefined);
+    }, config.refreshMs ?? 5000);
     timer.unref();
   }
 
@@ -98,6 +104,7 @@ export function createIpDenylist(config: IpDenylistConfig) {
   async function block(input: { ip: string; ttlSeconds: number; reason: string; actor: string }): Promise<IpBlock> {
     const range = parseRange(input.ip);
     assertBlockable(range, config.policy);
+    requireRedis(config.redis);
     const now = Date.now();
     const entry: IpBlock = {
       cidr: range.cidr,
@@ -114,6 +121,7 @@ export function createIpDenylist(config: IpDenylistConfig) {
 
   async function unblock(ip: string): Promise<IpBlock> {
     const range = parseRange(ip);
+    requireRedis(config.redis);
     const raw = await config.redis.hget(key, range.cidr);
     if (!raw) throw new NotFoundError(`${range.cidr} is not blocked`);
     await config.redis.hdel(key, range.cidr);
@@ -126,6 +134,7 @@ export function createIpDenylist(config: IpDenylistConfig) {
 
   /** Straight from Redis, so the answer is the cluster's, not this replica's cache. */
   async function list(): Promise<IpBlock[]> {
+    requireRedis(config.redis);
     await reload();
     return [...entries.values()].sort((a, b) => a.cidr.localeCompare(b.cidr));
   }
