@@ -30,7 +30,7 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
   const logger = config.logger ?? silentLogger();
   const state = createSlackState({ channels: config.channels, users: config.users });
   const stats = createStats();
-  const limiter = createRateLimiter(resolveRateLimits(config.rateLimits));
+  const limiter = createRateLimiter(resolveRateLimits(config.rateLimits), config.now);
   let running: RunningServer | undefined;
   const baseUrl = () => (config.publicUrl ?? running?.url ?? 'http://127.0.0.1:3100').replace(/\/$/, '');
 

@@ -104,5 +104,7 @@ export interface SlackSandboxConfig {
   publicUrl?: string;
   /** How long Slack waits for the bot's ack before showing the user an error. @defaultValue 3000 */
   deliveryTimeoutMs?: number;
+  /** Clock for rate-limit buckets; tests pass a frozen one. @defaultValue Date.now */
+  now?: () => number;
   logger?: Logger;
 }
