@@ -65,7 +65,7 @@ export function createAccountService(options: AccountServiceOptions = {}): Accou
 
   const shell = createServiceShell('account-service', faults, logger, (app) => {
     app.get('/health', (_req, res) => {
-      res.json({ status: 'ok', service: 'account-service', accounts: ledger.list().length, time: now().toISOString() });
+      res.json({ status: 'ok', service: 'account-service', accounts: ledger.size(), time: now().toISOString() });
     });
     app.get('/accounts', (req, res) => {
       const q = parse(ListQuerySchema, req.query);
@@ -92,7 +92,7 @@ export function createAccountService(options: AccountServiceOptions = {}): Accou
     });
     /** Sums per currency: drills and tests check that no cent was lost. */
     app.get('/_sandbox/ledger', (_req, res) => {
-      res.json({ totals: ledger.totals(), accounts: ledger.list().length });
+      res.json({ totals: ledger.totals(), accounts: ledger.size() });
     });
   });
 

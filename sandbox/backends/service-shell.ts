@@ -28,6 +28,8 @@ export function createServiceShell(
 ): SimulatorService {
   const app = express();
   app.disable('x-powered-by');
+  // Hashing every JSON body for an ETag is wasted work for an API no one caches.
+  app.set('etag', false);
   app.use(express.json({ limit: '64kb' }));
   app.use(faults.router());
   app.use(faults.middleware);

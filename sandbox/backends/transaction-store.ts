@@ -23,8 +23,11 @@ export interface TransactionStore {
   size(): number;
 }
 
+/** Transactions are flat apart from `amount`, so a two-level copy is a full one. */
+const copy = (t: Transaction): Transaction => ({ ...t, amount: { ...t.amount } });
+
 export function createTransactionStore(initial: Transaction[] = []): TransactionStore {
-  const byId = new Map<string, Transaction>(initial.map((t) => [t.id, structuredClone(t)]));
+  const byId = new Map<string, Transaction>(initial.map((t) => [t.id, copy(t)]));
 
   function matches(t: Transaction, f: TransactionFilter): boolean {
     if (f.accountId && t.fromAccountId !== f.accountId && t.toAccountId !== f.accountId) return false;
@@ -41,15 +44,15 @@ export function createTransactionStore(initial: Transaction[] = []): Transaction
   return {
     get: (id) => {
       const t = byId.get(id);
-      return t && structuredClone(t);
+      return t && copy(t);
     },
     put: (txn) => {
-      byId.set(txn.id, structuredClone(txn));
+      byId.set(txn.id, copy(txn));
     },
     list: (f) => {
       const hits = [...byId.values()].filter((t) => matches(t, f));
       const page = paginate(hits, (t) => ({ k: t.createdAt, id: t.id }), { limit: f.limit, cursor: f.cursor, descending: true });
-      return { transactions: page.items.map((t) => structuredClone(t)), nextCursor: page.nextCursor };
+      return { transactions: page.items.map(copy), nextCursor: page.nextCursor };
     },
     size: () => byId.size,
   };
