@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import { listen, type RunningServer } from '../../lib/http';
 import { silentLogger } from '../../lib/logger';
 import { createControlRouter } from './control-routes';
+import { createFileRouter, fileMethods } from './files';
 import { createRateLimiter, resolveRateLimits } from './rate-limits';
 import { createSlackState, type SlackState } from './state';
 import { createStats, type SandboxStats } from './stats';
@@ -42,7 +43,9 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
 
   const app = express();
   app.disable('x-powered-by');
-  app.use('/api', createWebApiRouter({ state, stats, limiter, botToken: config.botToken, baseUrl, logger }));
+  app.use('/api', createWebApiRouter({ state, stats, limiter, botToken: config.botToken, baseUrl, logger, extraMethods: fileMethods }));
+  // Before the control router: uploads are raw or multipart bodies, not JSON.
+  app.use('/_sandbox', createFileRouter(state));
   app.use(
     '/_sandbox',
     createControlRouter({

@@ -1,5 +1,5 @@
 import { botUser, channelFromSeed, DEFAULT_CHANNELS, DEFAULT_USERS, stableId, userFromSeed } from './seed';
-import type { EphemeralMessage, SandboxChannel, SandboxUser, SeedChannel, SeedUser, StoredMessage } from './types';
+import type { EphemeralMessage, SandboxChannel, SandboxFile, SandboxUser, SeedChannel, SeedUser, StoredMessage } from './types';
 
 /** What a `response_url` remembers about the request it was handed out with. */
 export interface ResponseTarget {
@@ -30,6 +30,7 @@ export function createSlackState(seed: StateSeed = {}) {
   const messages = new Map<string, StoredMessage[]>();
   const ephemerals: EphemeralMessage[] = [];
   const responseTargets = new Map<string, ResponseTarget>();
+  const files = new Map<string, SandboxFile>();
   let lastMicros = 0n;
 
   function reset(): void {
@@ -38,6 +39,7 @@ export function createSlackState(seed: StateSeed = {}) {
     messages.clear();
     ephemerals.length = 0;
     responseTargets.clear();
+    files.clear();
     const created = Math.floor(Date.now() / 1000);
     for (const c of seed.channels ?? DEFAULT_CHANNELS) addChannel(channelFromSeed(c, created));
     for (const u of seed.users ?? DEFAULT_USERS) users.set(userFromSeed(u).id, userFromSeed(u));
@@ -133,6 +135,7 @@ export function createSlackState(seed: StateSeed = {}) {
     messages,
     ephemerals,
     responseTargets,
+    files,
     reset,
     nextTs,
     addChannel,

@@ -67,6 +67,20 @@ export interface EphemeralMessage {
   source: 'chat.postEphemeral' | 'response_url' | 'ack';
 }
 
+/** A file uploaded through files.getUploadURLExternal + upload + files.completeUploadExternal. */
+export interface SandboxFile {
+  id: string;
+  name: string;
+  title: string;
+  /** Length announced in getUploadURLExternal; the upload must match it. */
+  length: number;
+  created: number;
+  content?: Buffer;
+  completed: boolean;
+  channels: string[];
+  altText?: string;
+}
+
 export interface SeedChannel {
   id?: string;
   name: string;
