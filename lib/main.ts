@@ -26,6 +26,8 @@ export function runMain(name: string, start: () => Promise<() => Promise<void>>)
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // Started by `npm start` with an IPC channel: if that parent dies, so do we (no orphans holding ports).
+  if (process.send) process.on('disconnect', () => void shutdown('parent exit'));
 
   start().then(
     (s) => {

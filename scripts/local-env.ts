@@ -35,8 +35,8 @@ export function buildLocalEnv(input: NodeJS.ProcessEnv): LocalStack {
     accounts: num('ACCOUNT_SERVICE_PORT', 4001),
     transactions: num('TRANSACTION_SERVICE_PORT', 4002),
   };
-  // A real Slack token with no API URL means real Slack; otherwise the sandbox stands in.
-  const sandboxSlack = !(env.SLACK_BOT_TOKEN && !env.SLACK_API_URL);
+  // No token, or an API URL on this machine, means the sandbox stands in for Slack; a real token alone means real Slack.
+  const sandboxSlack = !env.SLACK_BOT_TOKEN || /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(env.SLACK_API_URL ?? '');
   const sandboxBackends = !env.ACCOUNT_SERVICE_URL && !env.TRANSACTION_SERVICE_URL;
 
   setDefault('SLACK_BOT_TOKEN', `xoxb-local-${rand(12)}`);

@@ -106,7 +106,7 @@ async function main(): Promise<void> {
 
   try {
     for (const p of procs) {
-      p.child = spawn(process.execPath, [tsxCli, p.entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      p.child = spawn(process.execPath, [tsxCli, p.entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
       prefixLines(p.name, p.child.stdout!, process.stdout);
       prefixLines(p.name, p.child.stderr!, process.stderr);
       p.child.once('exit', (code, signal) => {

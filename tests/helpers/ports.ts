@@ -23,7 +23,7 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message} ${String((last as { cause?: unknown }).cause ?? '')}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

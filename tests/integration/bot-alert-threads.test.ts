@@ -65,12 +65,12 @@ describe('bot: Alertmanager webhook to Slack thread (real Redis, sandbox Slack, 
   it('refuses a malformed body with 400 and the reason, and changes nothing', async () => {
     const badJson = await post(undefined, WEBHOOK, '{"version": "4",');
     expect(badJson.status).toBe(400);
-    expect((await badJson.json()).error).toBe('invalid_json');
+    expect(((await badJson.json()) as { error: string }).error).toBe('invalid_json');
     const body = firingFor('Bad') as unknown as Record<string, unknown>;
     delete body.groupKey;
     const res = await post(body);
     expect(res.status).toBe(400);
-    expect((await res.json()).message).toMatch(/groupKey/);
+    expect(((await res.json()) as { message: string }).message).toMatch(/groupKey/);
     expect(await bot.store.openIds()).toHaveLength(0);
   });
 
