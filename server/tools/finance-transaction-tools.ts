@@ -93,7 +93,15 @@ export const createTransferTool = defineTool({
     if (args.fromAccountId === args.toAccountId) {
       throw new CodedError(ErrorCode.ValidationFailed, 'fromAccountId and toAccountId are the same account');
     }
-    const result = await financeOf(ctx).createTransfer(args, { signal });
+    const result = await financeOf(ctx)
+      .createTransfer(args, { signal })
+      .catch((err: unknown) => {
+        // A timeout or 5xx leaves the outcome unknown; the key makes a retry safe, so say so.
+        if (err instanceof CodedError && err.code === ErrorCode.BackendUnavailable) {
+          throw new CodedError(err.code, `${err.message} (outcome unknown: retry with the same idempotencyKey, it never moves money twice)`, err.details);
+        }
+        throw err;
+      });
     const t = result.transaction;
     const verb = result.replayed ? 'Already done (same idempotency key)' : 'Transferred';
     const text = `${verb}: ${formatMoney(t.amount)} from ${t.fromAccountId} to ${t.toAccountId}, ${t.status}, transaction ${t.id}`;

@@ -188,6 +188,27 @@ describe('finance tools over an in-memory MCP transport, backends over HTTP to t
     for (const a of [...usd, ...gbp]) expect((await backends.getBalance(a.id)).balance).toEqual(a.balance);
   });
 
+  test('an unconfirmed transfer says so, and a retry with the same key settles it exactly once', async () => {
+    const client = await connect(all);
+    const [from, to] = (await backends.listAccounts({ currency: 'USD' })).accounts;
+    const args = { fromAccountId: from!.id, toAccountId: to!.id, amount: { amountMinor: 777, currency: 'USD' }, idempotencyKey: randomUUID() };
+    await fetch(`${sims.accountUrl}/_sandbox/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"errorRate":1}' });
+    let failed;
+    try {
+      failed = await call(client, 'create_transfer', args);
+    } finally {
+      await fetch(`${sims.accountUrl}/_sandbox/faults`, { method: 'DELETE' });
+    }
+    expect(failed.text).toMatch(/^E_BACKEND_UNAVAILABLE: .*retry with the same idempotencyKey/);
+    expect((await backends.getBalance(from!.id)).balance).toEqual(from!.balance);
+    const retried = await call(client, 'create_transfer', args);
+    expect(retried.data.transaction.status).toBe('completed');
+    expect(await call(client, 'create_transfer', args)).toMatchObject({ data: { transaction: { id: retried.data.transaction.id } } });
+    expect((await backends.getBalance(from!.id)).balance.amountMinor).toBe(from!.balance.amountMinor - 777);
+    expect((await backends.getBalance(to!.id)).balance.amountMinor).toBe(to!.balance.amountMinor + 777);
+    backends.resetBreaker('transaction-service');
+  });
+
   test('scopes: read tokens cannot transfer; write implies read', async () => {
     const reader = await connect(['accounts:read', 'transactions:read']);
     const usd = (await backends.listAccounts({ currency: 'USD' })).accounts;
