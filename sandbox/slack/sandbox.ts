@@ -3,6 +3,7 @@ import { listen, type RunningServer } from '../../lib/http';
 import { silentLogger } from '../../lib/logger';
 import { createControlRouter } from './control-routes';
 import { createFileRouter, fileMethods } from './files';
+import { createViewRouter } from './view-routes';
 import { createRateLimiter, resolveRateLimits } from './rate-limits';
 import { createSlackState, type SlackState } from './state';
 import { createStats, type SandboxStats } from './stats';
@@ -46,6 +47,7 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
   app.use('/api', createWebApiRouter({ state, stats, limiter, botToken: config.botToken, baseUrl, logger, extraMethods: fileMethods }));
   // Before the control router: uploads are raw or multipart bodies, not JSON.
   app.use('/_sandbox', createFileRouter(state));
+  app.use(createViewRouter(state));
   app.use(
     '/_sandbox',
     createControlRouter({
