@@ -56,7 +56,8 @@ function message(m, inThread, eph) {
   const body = m.blocks && m.blocks.length ? blocks(m.blocks, m.ts) : '<div>' + mrkdwn(m.text) + '</div>';
   const files = (m.files || []).map((f) => '<a href="' + esc(f.url_private) + '" target="_blank">📎 ' + esc(f.title || f.name) + '</a>').join(' ');
   const replies = !inThread && m.reply_count ? '<div class="replies" data-thread="' + esc(m.ts) + '">' + m.reply_count + ' repl' + (m.reply_count === 1 ? 'y' : 'ies') + '</div>' : '';
-  const who = m.bot_id ? 'opsbot' : userName(m.user);
+  // Ephemeral messages come from the app; their user is the one who sees them.
+  const who = m.bot_id || eph ? 'opsbot' : userName(m.user);
   return '<div class="msg' + (eph ? ' eph' : '') + '"><span class="who">' + esc(who) + '</span><span class="ts">' + new Date(Number(m.ts) * 1000).toLocaleTimeString() + '</span>' +
     (m.edited ? ' <span class="edited">(edited)</span>' : '') + (eph ? ' <span class="note">Only visible to you</span>' : '') + body + '<div class="files">' + files + '</div>' + replies + '</div>';
 }
