@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { Logger } from '../../lib/logger';
 import { signedSlackHeaders } from '../../lib/slack-signature';
 import { findAction } from './block-kit';
 import { SANDBOX_BOT, SANDBOX_TEAM } from './seed';
@@ -22,6 +23,7 @@ export interface DeliveryOptions {
   requestUrl: string;
   signingSecret: string;
   timeoutMs: number;
+  logger?: Logger;
 }
 
 /** POSTs a form body to the bot, signed exactly as Slack signs (v0 HMAC over "v0:ts:body"). */
@@ -29,7 +31,7 @@ export async function deliver(options: DeliveryOptions, body: string): Promise<D
   try {
     const res = await fetch(options.requestUrl, {
       method: 'POST',
-      headers: signedSlackHeaders(options.signingSecret, body),
+      headers: { ...signedSlackHeaders(options.signingSecret, body), 'User-Agent': 'Slackbot 1.0 (+https://api.slack.com/robots)' },
       body,
       signal: AbortSignal.timeout(options.timeoutMs),
       redirect: 'error',
@@ -46,6 +48,7 @@ export async function deliver(options: DeliveryOptions, body: string): Promise<D
     return { status: res.status, body: parsed };
   } catch (err) {
     const e = err as Error;
+    options.logger?.warn({ requestUrl: options.requestUrl, err: e.message }, 'slack sandbox could not deliver to the bot');
     if (e.name === 'TimeoutError' || e.name === 'AbortError') {
       return { status: 0, body: '', error: 'operation_timeout', reason: `the bot did not answer within ${options.timeoutMs} ms` };
     }

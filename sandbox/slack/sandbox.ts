@@ -56,7 +56,7 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
       limiter,
       reset,
       baseUrl,
-      delivery: { requestUrl: config.requestUrl, signingSecret: config.signingSecret, timeoutMs: config.deliveryTimeoutMs ?? 3000 },
+      delivery: { requestUrl: config.requestUrl, signingSecret: config.signingSecret, timeoutMs: config.deliveryTimeoutMs ?? 3000, logger },
     }),
   );
 

@@ -77,14 +77,17 @@ export function createWebApiRouter(deps: WebApiDeps): Router {
     const verdict = deps.limiter.check(method, channelId);
     if (!verdict.allowed) {
       deps.stats.ratelimited(method, channelId);
+      deps.logger.info({ method, channel: channelId, retryAfter: verdict.retryAfterSeconds }, 'slack api call rate limited');
       res.status(429).set('Retry-After', String(verdict.retryAfterSeconds)).json({ ok: false, error: 'ratelimited' });
       return;
     }
     try {
       const result = await handler({ state: deps.state, args, baseUrl: deps.baseUrl(), logger: deps.logger });
+      deps.logger.debug({ method, channel: channelId }, 'slack api call');
       res.json({ ok: true, ...result });
     } catch (err) {
       if (err instanceof SlackApiFailure) {
+        deps.logger.debug({ method, channel: channelId, error: err.error }, 'slack api call refused');
         res.json({ ok: false, error: err.error, ...err.extra });
         return;
       }
