@@ -15,16 +15,18 @@ export interface PersonActionResponse {
 export type SlackMessage = Record<string, unknown> & { ts: string; text: string; thread_ts?: string; blocks?: unknown[] };
 
 export interface SandboxClientOptions {
-  /** The bot token, for the Web API reads (history, replies, channels). */
-  token: string;
+  /** Accepted for compatibility; reads go through the sandbox's own views and need no token. */
+  token?: string;
 }
 
 /**
  * A small typed client for the sandbox, for tests and scripts: act as a
- * person, read channels back, read stats. Uses fetch; throws on transport
- * errors and on Web API `ok: false`, never on a person action the bot refused.
+ * person, read channels back, read stats. Reads use the sandbox's read-only
+ * views, so polling them never counts in stats nor eats the app's rate limits;
+ * messages have the Web API's shape. Throws on transport errors and unknown
+ * channels, never on a person action the bot refused.
  */
-export function createSandboxClient(baseUrl: string, options: SandboxClientOptions) {
+export function createSandboxClient(baseUrl: string, _options: SandboxClientOptions = {}) {
   const base = baseUrl.replace(/\/$/, '');
 
   async function control<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
@@ -36,25 +38,16 @@ export function createSandboxClient(baseUrl: string, options: SandboxClientOptio
     return (await res.json()) as T;
   }
 
-  async function api<T extends Record<string, unknown>>(method: string, args: Record<string, string | number | undefined>): Promise<T> {
-    const form = new URLSearchParams();
-    for (const [k, v] of Object.entries(args)) if (v !== undefined) form.set(k, String(v));
-    const res = await fetch(`${base}/api/${method}`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${options.token}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
-    });
-    const data = (await res.json()) as T & { ok: boolean; error?: string };
-    if (!data.ok) throw new Error(`${method} failed: ${data.error}`);
-    return data;
+  async function view(channel: string, threadTs?: string): Promise<SlackMessage[]> {
+    const qs = new URLSearchParams({ channel, ...(threadTs ? { thread_ts: threadTs } : {}) });
+    const data = await control<{ ok: boolean; error?: string; messages: SlackMessage[] }>('GET', `/messages?${qs.toString()}`);
+    if (!data.ok) throw new Error(`no channel ${channel}: ${data.error}`);
+    return data.messages;
   }
 
   async function findChannelId(nameOrId: string): Promise<string> {
     const name = nameOrId.replace(/^#/, '');
-    const { channels } = await api<{ channels: { id: string; name: string }[] }>('conversations.list', {
-      types: 'public_channel,private_channel',
-      limit: 1000,
-    });
+    const { channels } = await control<{ channels: { id: string; name: string }[] }>('GET', '/workspace');
     const found = channels.find((c) => c.id === name || c.name === name);
     if (!found) throw new Error(`no channel ${nameOrId}`);
     return found.id;
@@ -65,14 +58,10 @@ export function createSandboxClient(baseUrl: string, options: SandboxClientOptio
     click: (req: ClickRequest) => control<PersonActionResponse>('POST', '/click', req),
     /** Top-level messages of a channel (name or id), newest first, as conversations.history. */
     async history(channel: string, limit = 200): Promise<SlackMessage[]> {
-      const id = await findChannelId(channel);
-      return (await api<{ messages: SlackMessage[] }>('conversations.history', { channel: id, limit })).messages;
+      return (await view(channel)).reverse().slice(0, limit);
     },
     /** Parent first, then replies oldest first, as conversations.replies. */
-    async replies(channel: string, ts: string): Promise<SlackMessage[]> {
-      const id = await findChannelId(channel);
-      return (await api<{ messages: SlackMessage[] }>('conversations.replies', { channel: id, ts, limit: 1000 })).messages;
-    },
+    replies: (channel: string, ts: string): Promise<SlackMessage[]> => view(channel, ts),
     stats: () => control<SandboxStats>('GET', '/stats'),
     resetStats: () => control<{ ok: boolean }>('DELETE', '/stats'),
     reset: () => control<{ ok: boolean }>('POST', '/reset'),

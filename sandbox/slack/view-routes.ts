@@ -32,7 +32,9 @@ export function createViewRouter(state: SlackState): Router {
       res.status(404).json({ ok: false, error: 'channel_not_found' });
       return;
     }
-    const threadTs = q.data.thread_ts;
+    // A reply's ts opens its whole thread, as conversations.replies does.
+    const asked = q.data.thread_ts ? state.findMessage(channel.id, q.data.thread_ts) : undefined;
+    const threadTs = q.data.thread_ts ? (asked?.threadTs ?? q.data.thread_ts) : undefined;
     const stored = state
       .channelMessages(channel.id)
       .filter((m) => (threadTs ? m.ts === threadTs || m.threadTs === threadTs : m.threadTs === undefined || m.broadcast));

@@ -68,8 +68,11 @@ describe('sandbox slack rate limits and stats', () => {
     await web.chat.postMessage({ channel: '#ops-critical', text: '3' }).catch(() => undefined);
     await web.chat.postMessage({ channel: 'ops-reports', text: 'r' });
     await web.auth.test();
-    const client = createSandboxClient(url, { token: TOKEN });
+    const client = createSandboxClient(url);
+    // Reading back as a test does is not the app's traffic: no stats, no rate limit.
+    expect((await client.history('ops-critical')).map((m) => m.text)).toEqual(['2', '1']);
     const stats = await client.stats();
+    expect(stats.calls['conversations.history']).toBeUndefined();
     expect(stats.calls['chat.postMessage']).toEqual({ total: 4, byChannel: { C0OPSCRIT: 3, C0OPSRPTS: 1 } });
     expect(stats.ratelimited['chat.postMessage']).toEqual({ total: 1, byChannel: { C0OPSCRIT: 1 } });
     expect(stats.calls['auth.test']).toEqual({ total: 1, byChannel: {} });
