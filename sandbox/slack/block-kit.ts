@@ -18,6 +18,9 @@ export const BLOCK_LIMITS = {
   buttonUrl: 3000,
   imageAltText: 2000,
   inputLabel: 2000,
+  confirmTitle: 100,
+  confirmText: 300,
+  confirmButton: 30,
 } as const;
 
 const KNOWN_BLOCKS = new Set(['section', 'header', 'context', 'actions', 'divider', 'image', 'rich_text', 'input', 'file', 'video', 'markdown']);
@@ -160,6 +163,7 @@ function checkElement(e: unknown, at: string, errors: string[], actionIds: Set<s
       actionIds.add(e.action_id);
     }
   }
+  if (e.confirm !== undefined) checkConfirm(e.confirm, `${at}/confirm`, errors);
   if (e.type !== 'button') return;
   checkText(e.text, `${at}/text`, BLOCK_LIMITS.buttonText, errors, 'plain_text');
   if (e.value !== undefined && (typeof e.value !== 'string' || e.value.length > BLOCK_LIMITS.buttonValue)) {
@@ -171,6 +175,18 @@ function checkElement(e: unknown, at: string, errors: string[], actionIds: Set<s
   if (e.style !== undefined && e.style !== 'primary' && e.style !== 'danger') {
     errors.push(`must be one of primary, danger [json-pointer:${at}/style]`);
   }
+}
+
+/** A confirmation dialog: Slack shows it before the click is sent. */
+function checkConfirm(c: unknown, at: string, errors: string[]): void {
+  if (!isObj(c)) {
+    errors.push(`must provide an object [json-pointer:${at}]`);
+    return;
+  }
+  checkText(c.title, `${at}/title`, BLOCK_LIMITS.confirmTitle, errors, 'plain_text');
+  checkText(c.text, `${at}/text`, BLOCK_LIMITS.confirmText, errors);
+  checkText(c.confirm, `${at}/confirm`, BLOCK_LIMITS.confirmButton, errors, 'plain_text');
+  checkText(c.deny, `${at}/deny`, BLOCK_LIMITS.confirmButton, errors, 'plain_text');
 }
 
 /** Finds the first element with this action_id in a message's blocks, and the block it sits in. */

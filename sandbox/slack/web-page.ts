@@ -36,7 +36,8 @@ function mrkdwn(raw) {
 }
 const text = (t) => (t ? (t.type === 'mrkdwn' ? mrkdwn(t.text) : esc(t.text)) : '');
 function element(e, ts) {
-  if (e.type === 'button') return '<button class="b ' + esc(e.style || '') + '" data-ts="' + esc(ts) + '" data-action="' + esc(e.action_id) + '">' + esc(e.text && e.text.text) + '</button>';
+  if (e.type === 'button') return '<button class="b ' + esc(e.style || '') + '" data-ts="' + esc(ts) + '" data-action="' + esc(e.action_id) + '"' +
+    (e.confirm ? ' data-confirm="' + esc(((e.confirm.title || {}).text || '') + '\\n\\n' + ((e.confirm.text || {}).text || '')) + '"' : '') + '>' + esc(e.text && e.text.text) + '</button>';
   if (e.type === 'image') return '<img alt="' + esc(e.alt_text) + '" src="' + esc(e.image_url) + '" height="20">';
   if (e.type === 'mrkdwn' || e.type === 'plain_text') return '<span>' + text(e) + '</span>';
   return '<span class="ctx">[' + esc(e.type) + ']</span>';
@@ -89,6 +90,8 @@ document.addEventListener('click', async (ev) => {
   if (el.dataset && el.dataset.thread) { thread = el.dataset.thread; $('#thread').style.display = 'flex'; refresh(); }
   if (el.id === 'close') { thread = null; $('#thread').style.display = 'none'; }
   if (el.dataset && el.dataset.action) {
+    // Slack asks before sending a click whose button carries a confirm dialog.
+    if (el.dataset.confirm && !window.confirm(el.dataset.confirm)) return;
     const r = await fetch('/_sandbox/click', { method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ user, channel, ts: el.dataset.ts, action_id: el.dataset.action }) }).then((x) => x.json());
     $('#status').textContent = r.ok ? 'clicked ' + el.dataset.action + ': bot answered ' + r.status : 'click failed: ' + (r.reason || r.error);

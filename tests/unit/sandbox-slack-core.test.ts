@@ -103,3 +103,16 @@ describe('sandbox slack Block Kit checks', () => {
     expect(findAction(blocks, 'missing')).toBeUndefined();
   });
 });
+
+describe('sandbox slack confirm dialogs', () => {
+  const plain = (text: string) => ({ type: 'plain_text', text });
+  const withConfirm = (confirm: unknown) => [{ type: 'actions', elements: [{ type: 'button', action_id: 'rb', text: plain('Rollback'), confirm }] }];
+
+  it('accepts a well-formed confirm and refuses an oversized or incomplete one', () => {
+    const good = { title: plain('Roll back?'), text: { type: 'mrkdwn', text: 'Roll back *payments*' }, confirm: plain('Yes'), deny: plain('No') };
+    expect(validateBlocks(withConfirm(good))).toEqual({ ok: true });
+    expect(validateBlocks(withConfirm({ ...good, title: plain('x'.repeat(101)) }))).toMatchObject({ ok: false });
+    expect(validateBlocks(withConfirm({ ...good, confirm: plain('x'.repeat(31)) }))).toMatchObject({ ok: false });
+    expect(validateBlocks(withConfirm({ title: plain('t') }))).toMatchObject({ ok: false });
+  });
+});
