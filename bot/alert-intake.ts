@@ -1,20 +1,22 @@
 import type { Logger } from '../lib/logger';
 import type { AlertmanagerWebhook } from './alertmanager-payload';
 import type { IncidentNotifier } from './incident-notifier';
-import type { IncidentStore, IngestResult, NewIncidentMeta, Priority } from './incident-store';
+import type { IncidentStore, IngestResult, NewIncidentMeta } from './incident-store';
 import type { BotMetrics } from './metrics';
-
-export interface PriorityDecision {
-  priority: Priority;
-  rule: string;
-}
+import { routeIncident } from '../lib/ops-config-routing';
+import type { OpsConfig } from '../lib/ops-config';
+import { decidePriority, type PriorityDecision } from './priority';
 
 export interface AlertIntakeOptions {
   store: IncidentStore;
   notifier: IncidentNotifier;
-  decidePriority: (labels: Record<string, string>) => PriorityDecision;
+  config: OpsConfig;
   logger: Logger;
   metrics: BotMetrics;
+  /** Called once when a notification opens a new incident (escalation starts here). */
+  onOpened?: (incidentId: string) => Promise<void>;
+  /** Called once when Alertmanager resolves an incident. */
+  onResolved?: (incidentId: string) => Promise<void>;
 }
 
 /** What the thread says when alerts of an open incident change. */
@@ -25,13 +27,16 @@ function describeTransitions(result: IngestResult): string {
     .join('\n');
 }
 
-function metaFor(payload: AlertmanagerWebhook, decision: PriorityDecision): NewIncidentMeta {
+function metaFor(payload: AlertmanagerWebhook, decision: PriorityDecision, config: OpsConfig): NewIncidentMeta {
   const first = payload.alerts.find((a) => a.status === 'firing') ?? payload.alerts[0]!;
   const labels = { ...first.labels, ...payload.commonLabels };
   const annotations = { ...first.annotations, ...payload.commonAnnotations };
+  const route = routeIncident(labels, decision.priority, config);
   return {
     priority: decision.priority,
     priorityRule: decision.rule,
+    policy: route.policy,
+    route: route.channel,
     title: labels.alertname ?? 'Alert',
     summary: annotations.summary ?? annotations.description ?? '',
     labels,
@@ -51,15 +56,22 @@ export function createAlertIntake(options: AlertIntakeOptions) {
   async function receive(payload: AlertmanagerWebhook): Promise<IngestResult> {
     for (const alert of payload.alerts) metrics.alertsReceived.inc({ status: alert.status });
     const firing = payload.alerts.find((a) => a.status === 'firing') ?? payload.alerts[0]!;
-    const decision = options.decidePriority({ ...firing.labels, ...payload.commonLabels });
-    const result = await store.ingest(payload, metaFor(payload, decision));
+    const decision = decidePriority({ ...firing.labels, ...payload.commonLabels }, undefined, options.config);
+    const result = await store.ingest(payload, metaFor(payload, decision, options.config));
     if (!result.incidentId) {
       logger.info({ groupKey: payload.groupKey }, 'resolved notification for no open incident: nothing to do');
       return result;
     }
-    if (result.created) metrics.incidentsOpened.inc({ priority: decision.priority });
-    if (result.resolvedNow) metrics.incidentsResolved.inc({ priority: decision.priority, by: 'alertmanager' });
     const incident = await store.get(result.incidentId);
+    if (result.created) {
+      metrics.incidentsOpened.inc({ priority: decision.priority });
+      await options.onOpened?.(result.incidentId);
+    }
+    if (result.resolvedNow && incident) {
+      metrics.incidentsResolved.inc({ priority: incident.priority, by: 'alertmanager' });
+      metrics.observeResolved(incident);
+      await options.onResolved?.(result.incidentId);
+    }
     // Quiet by default: a repeat that changes nothing neither edits nor replies,
     // unless the root message never made it to Slack (then this is the retry).
     if (result.changed || !incident?.rootTs) {

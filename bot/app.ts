@@ -6,30 +6,32 @@ import { QueueName, type RunbookActionJob } from '../lib/contracts';
 import { listen, type RunningServer } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
-import { createAlertIntake, type PriorityDecision } from './alert-intake';
+import { createAlertIntake } from './alert-intake';
+import { loadOpsConfig, type OpsConfig } from '../lib/ops-config';
 import { createAlertmanagerWebhookRouter } from './alertmanager-webhook';
 import type { BotEnv } from './config';
 import { createIncidentNotifier } from './incident-notifier';
-import { createIncidentStore, type Priority } from './incident-store';
+import { createIncidentStore } from './incident-store';
 import { createBotMetrics } from './metrics';
 import { createRunbookActions } from './runbook-actions';
+import { createSilenceClient } from './alertmanager-silences';
+import { createIncidentService, type EscalationHooks } from './incident-service';
+import { registerIncidentButtons } from './incident-buttons';
+import { createOpsCommandRouter } from './commands/router';
+import { incidentVerbs } from './commands/incident-verbs';
+import type { OpsVerb } from './commands/types';
 import { createChannelResolver } from './slack-channels';
 
 export interface BotDeps {
   redis: Redis;
   logger: Logger;
   registry?: Registry;
-}
-
-const SEVERITY_PRIORITY: Record<string, Priority> = { critical: 'P1', high: 'P2', warning: 'P3', info: 'P4' };
-
-/** The seed's classification: an explicit `priority` label wins, then `severity`, then P3. */
-export function decidePriority(labels: Record<string, string>): PriorityDecision {
-  const explicit = labels.priority?.toUpperCase();
-  if (explicit && /^P[1-4]$/.test(explicit)) return { priority: explicit as Priority, rule: 'label priority' };
-  const severity = labels.severity?.toLowerCase();
-  if (severity && SEVERITY_PRIORITY[severity]) return { priority: SEVERITY_PRIORITY[severity]!, rule: `severity ${severity}` };
-  return { priority: 'P3', rule: 'default' };
+  /** The ops config; read from OPS_CONFIG (or the built-in default) when not given. */
+  opsConfig?: OpsConfig;
+  /** Escalation engine hooks; none means no escalation (tests of other parts). */
+  escalation?: EscalationHooks;
+  /** More `/ops` verbs (e.g. on-call). */
+  extraVerbs?: OpsVerb[];
 }
 
 /**
@@ -42,6 +44,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const registry = deps.registry ?? createMetricsRegistry({ service: 'bot' });
   const metrics = createBotMetrics(registry);
   const socketMode = Boolean(env.SLACK_APP_TOKEN);
+  const config = deps.opsConfig ?? loadOpsConfig(env.OPS_CONFIG);
 
   const web: Express = express();
   web.disable('x-powered-by');
@@ -61,17 +64,41 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     client: app.client,
     store,
     resolveChannel: createChannelResolver(app.client),
-    channelFor: (p) => (p === 'P1' || p === 'P2' ? env.CHANNEL_CRITICAL : env.CHANNEL_ALERTS),
+    channelFor: (p) => config.channels[p],
     logger,
   });
-  const intake = createAlertIntake({ store, notifier, decidePriority, logger, metrics });
+  const intake = createAlertIntake({
+    store,
+    notifier,
+    config,
+    logger,
+    metrics,
+    onOpened: deps.escalation ? (id) => deps.escalation!.opened(id) : undefined,
+    onResolved: deps.escalation ? (id) => deps.escalation!.resolved(id) : undefined,
+  });
   const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
     connection: redis,
     prefix: env.REDIS_PREFIX,
     defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   });
-  const actions = createRunbookActions({ store, notifier, queue, logger, metrics });
+  const actions = createRunbookActions({ store, notifier, queue, logger, metrics, config });
   actions.register(app);
+  const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
+  const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation: deps.escalation });
+  registerIncidentButtons(app, { service: incidents, config, logger });
+  let workspaceUrl: string | undefined;
+  const slackUrl = async () => {
+    if (!workspaceUrl) workspaceUrl = ((await app.client.auth.test()).url as string | undefined) ?? 'https://slack.com';
+    return workspaceUrl;
+  };
+  const commands = createOpsCommandRouter({
+    verbs: [...incidentVerbs({ service: incidents, store, slackUrl }), actions.runVerb, ...(deps.extraVerbs ?? [])],
+    config,
+    redis,
+    prefix: env.REDIS_PREFIX,
+    logger,
+  });
+  commands.register(app);
 
   app.error(async (err) => {
     logger.error({ err }, 'bolt listener error');
@@ -101,7 +128,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await queue.close();
   }
 
-  return { app, web, store, intake, notifier, actions, registry, start, stop };
+  return { app, web, config, store, incidents, commands, intake, notifier, actions, registry, start, stop };
 }
 
 function ensureSlash(url: string): string {

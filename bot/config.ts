@@ -16,9 +16,6 @@ export const BotEnvSchema = z.object({
   OPS_CONFIG: z.string().min(1).optional(),
   BOT_API_TOKEN: secret().optional(),
   ESCALATION_TIME_SCALE: positiveNumber(1),
-  /** Channels by priority; the sandbox and the default Slack setup use these names. */
-  CHANNEL_CRITICAL: z.string().min(1).default('ops-critical'),
-  CHANNEL_ALERTS: z.string().min(1).default('ops-alerts'),
 });
 
 export type BotEnv = z.output<typeof BotEnvSchema>;

@@ -4,7 +4,19 @@ import type { Incident } from './incident-store';
 /** Action ids of the buttons in an incident's root message. Listeners match on these. */
 export const ActionId = {
   HealthCheck: 'runbook_health_check',
+  Acknowledge: 'incident_ack',
+  Unacknowledge: 'incident_unack',
+  Resolve: 'incident_resolve',
+  Snooze: 'incident_snooze',
+  Unsnooze: 'incident_unsnooze',
+  Reclassify: 'incident_reclassify',
 } as const;
+
+const SNOOZE_OPTIONS = [
+  ['30m', '30 minutes'],
+  ['1h', '1 hour'],
+  ['4h', '4 hours'],
+] as const;
 
 const PRIORITY_ICON: Record<string, string> = { P1: '🔴', P2: '🟠', P3: '🟡', P4: '🔵' };
 const STATE_LABEL: Record<string, string> = {
@@ -72,17 +84,45 @@ export function renderIncidentBlocks(incident: Incident): Block[] {
   ];
   const linkList = links(incident);
   if (linkList.length) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: linkList.join(' · ') }] });
-  blocks.push({
-    type: 'actions',
-    block_id: `incident-actions`,
-    elements: [
-      {
-        type: 'button',
-        action_id: ActionId.HealthCheck,
-        text: { type: 'plain_text', text: '🩺 Health check', emoji: true },
-        value: incident.id,
-      },
-    ],
-  });
+  blocks.push({ type: 'actions', block_id: 'incident-actions', elements: actionElements(incident) });
   return blocks;
+}
+
+type Element = Extract<KnownBlock, { type: 'actions' }>['elements'][number];
+
+const button = (actionId: string, text: string, value: string, style?: 'primary' | 'danger'): Element => ({
+  type: 'button',
+  action_id: actionId,
+  text: { type: 'plain_text', text, emoji: true },
+  value,
+  ...(style ? { style } : {}),
+});
+
+const option = (text: string, value: string) => ({ text: { type: 'plain_text' as const, text }, value });
+
+/** The buttons that make sense in the incident's current state. Values carry the incident id. */
+function actionElements(incident: Incident): Element[] {
+  const id = incident.id;
+  const health = button(ActionId.HealthCheck, '🩺 Health check', id);
+  if (incident.state === 'resolved') return [health];
+  const out: Element[] = [];
+  if (incident.state === 'acknowledged') out.push(button(ActionId.Unacknowledge, '↩️ Unacknowledge', id));
+  else out.push(button(ActionId.Acknowledge, '👀 Acknowledge', id, 'primary'));
+  out.push(button(ActionId.Resolve, '✅ Resolve', id));
+  if (incident.state === 'snoozed') out.push(button(ActionId.Unsnooze, '⏰ Unsnooze', id));
+  else
+    out.push({
+      type: 'static_select',
+      action_id: ActionId.Snooze,
+      placeholder: { type: 'plain_text', text: '😴 Snooze' },
+      options: SNOOZE_OPTIONS.map(([v, label]) => option(label, `${id}|${v}`)),
+    });
+  out.push({
+    type: 'static_select',
+    action_id: ActionId.Reclassify,
+    placeholder: { type: 'plain_text', text: '🏷️ Reclassify' },
+    options: (['P1', 'P2', 'P3', 'P4'] as const).filter((p) => p !== incident.priority).map((p) => option(p, `${id}|${p}`)),
+  });
+  out.push(health);
+  return out;
 }

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AlertmanagerWebhook } from './alertmanager-payload';
 
-export type IncidentState = 'triggered' | 'acknowledged' | 'resolved';
+export type IncidentState = 'triggered' | 'acknowledged' | 'snoozed' | 'resolved';
 export type Priority = 'P1' | 'P2' | 'P3' | 'P4';
 
 export interface Incident {
@@ -26,6 +26,14 @@ export interface Incident {
   updatedAt: string;
   resolvedAt?: string;
   owner?: string;
+  /** Escalation policy chosen by routing. */
+  policy: string;
+  /** Channel name routing chose (the root is posted there). */
+  route: string;
+  acknowledgedAt?: string;
+  snoozedUntil?: string;
+  /** Alertmanager silence that backs a snooze. */
+  silenceId?: string;
   /** Slack channel id and root message ts, once posted. */
   channel?: string;
   rootTs?: string;
@@ -46,6 +54,8 @@ export interface IngestResult {
 export interface NewIncidentMeta {
   priority: Priority;
   priorityRule: string;
+  policy: string;
+  route: string;
   title: string;
   summary: string;
   labels: Record<string, string>;
@@ -75,7 +85,8 @@ if not id then
   local k = prefix .. id
   redis.call('HSET', k, 'id', id, 'state', 'triggered', 'createdAt', now, 'updatedAt', now, 'version', 0,
     'receiver', meta.receiver, 'groupKey', meta.groupKey, 'openKey', openKey,
-    'priority', meta.priority, 'priorityRule', meta.priorityRule, 'title', meta.title, 'summary', meta.summary,
+    'priority', meta.priority, 'priorityRule', meta.priorityRule, 'policy', meta.policy, 'route', meta.route,
+    'title', meta.title, 'summary', meta.summary,
     'labels', meta.labels, 'generatorURL', meta.generatorURL, 'runbookUrl', meta.runbookUrl, 'externalURL', meta.externalURL)
   redis.call('SADD', openSet, id)
   redis.call('ZADD', allZset, nowMs, id)
@@ -122,6 +133,53 @@ local t = '[]'
 if #transitions > 0 then t = cjson.encode(transitions) end
 return {id, created, changed, resolvedNow, t}
 `;
+
+/*
+ * A person's state change, checked and applied in one step so two people
+ * clicking at once cannot both win: the state must be one of `from`.
+ * Field values of "" delete the field. Resolving also closes the episode.
+ */
+const TRANSITION_LUA = `
+local k, openSet = KEYS[1], KEYS[2]
+local from = cjson.decode(ARGV[1])
+local to, now = ARGV[2], ARGV[3]
+local fields = cjson.decode(ARGV[4])
+local event = cjson.decode(ARGV[5])
+local state = redis.call('HGET', k, 'state')
+if not state then return {'missing', ''} end
+local allowed = false
+for _, s in ipairs(from) do if s == state then allowed = true end end
+if not allowed then return {'refused', state} end
+if to ~= '' then redis.call('HSET', k, 'state', to) end
+for name, value in pairs(fields) do
+  if value == '' then redis.call('HDEL', k, name) else redis.call('HSET', k, name, value) end
+end
+if to == 'resolved' then
+  local openKey = redis.call('HGET', k, 'openKey')
+  if openKey then redis.call('DEL', openKey) end
+  redis.call('SREM', openSet, redis.call('HGET', k, 'id'))
+  redis.call('HSET', k, 'resolvedAt', now)
+end
+redis.call('HSET', k, 'updatedAt', now)
+redis.call('HINCRBY', k, 'version', 1)
+local args = {'at', now}
+for name, value in pairs(event) do table.insert(args, name); table.insert(args, value) end
+redis.call('XADD', k .. ':timeline', '*', unpack(args))
+return {'ok', state}
+`;
+
+export interface TransitionRequest {
+  /** States the incident must be in for the change to apply. */
+  from: IncidentState[];
+  /** New state; omit to change fields only (e.g. reclassify). */
+  to?: IncidentState;
+  /** Fields to set; an empty string removes one. */
+  fields?: Record<string, string>;
+  /** Timeline entry: at least a `type` and `by`. */
+  event: Record<string, string>;
+}
+
+export type TransitionResult = { ok: true; previous: IncidentState } | { ok: false; reason: 'missing' | 'refused'; state?: IncidentState };
 
 export interface IncidentStoreOptions {
   redis: Redis;
@@ -209,6 +267,11 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
       updatedAt: h.updatedAt ?? '',
       resolvedAt: h.resolvedAt || undefined,
       owner: h.owner || undefined,
+      policy: h.policy ?? '',
+      route: h.route ?? '',
+      acknowledgedAt: h.acknowledgedAt || undefined,
+      snoozedUntil: h.snoozedUntil || undefined,
+      silenceId: h.silenceId || undefined,
       channel: h.channel || undefined,
       rootTs: h.rootTs || undefined,
     };
@@ -244,11 +307,33 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     });
   }
 
+  async function transition(id: string, req: TransitionRequest, now = new Date()): Promise<TransitionResult> {
+    const [outcome, state] = (await redis.eval(
+      TRANSITION_LUA,
+      2,
+      keys.incident(id),
+      keys.open,
+      JSON.stringify(req.from),
+      req.to ?? '',
+      now.toISOString(),
+      JSON.stringify(req.fields ?? {}),
+      JSON.stringify(req.event),
+    )) as [string, string];
+    if (outcome === 'ok') return { ok: true, previous: state as IncidentState };
+    return { ok: false, reason: outcome as 'missing' | 'refused', state: (state || undefined) as IncidentState | undefined };
+  }
+
+  /** Alerts of an incident by fingerprint, as last reported. */
+  async function alerts(id: string): Promise<Record<string, { status: string; labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; endsAt: string; generatorURL: string }>> {
+    const raw = await redis.hgetall(keys.alerts(id));
+    return Object.fromEntries(Object.entries(raw).map(([fp, json]) => [fp, JSON.parse(json)]));
+  }
+
   async function openIds(): Promise<string[]> {
     return redis.smembers(keys.open);
   }
 
-  return { ingest, get, setRootMessage, claimRootPost, releaseRootClaim, appendTimeline, timeline, openIds, keys };
+  return { ingest, get, transition, alerts, setRootMessage, claimRootPost, releaseRootClaim, appendTimeline, timeline, openIds, keys };
 }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;

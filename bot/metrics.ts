@@ -1,8 +1,29 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+const RESPONSE_BUCKETS = [15, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800];
 
 /** The bot's own series, registered in the process registry (never the global one). */
 export function createBotMetrics(registry: Registry) {
+  const timeToAck = new Histogram({
+    name: 'incident_time_to_acknowledge_seconds',
+    help: 'Time from an incident opening to its first acknowledgement, by priority.',
+    labelNames: ['priority'],
+    buckets: RESPONSE_BUCKETS,
+    registers: [registry],
+  });
+  const timeToResolve = new Histogram({
+    name: 'incident_time_to_resolve_seconds',
+    help: 'Time from an incident opening to its resolution, by priority.',
+    labelNames: ['priority'],
+    buckets: RESPONSE_BUCKETS,
+    registers: [registry],
+  });
+  const since = (iso: string) => Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
   return {
+    timeToAck,
+    timeToResolve,
+    observeAcknowledged: (i: { priority: string; createdAt: string }) => timeToAck.observe({ priority: i.priority }, since(i.createdAt)),
+    observeResolved: (i: { priority: string; createdAt: string }) => timeToResolve.observe({ priority: i.priority }, since(i.createdAt)),
     webhookRequests: new Counter({
       name: 'alertmanager_webhook_requests_total',
       help: 'Alertmanager webhook requests by HTTP status code.',

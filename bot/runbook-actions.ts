@@ -7,6 +7,9 @@ import type { IncidentStore } from './incident-store';
 import type { IncidentNotifier } from './incident-notifier';
 import { ActionId } from './incident-message';
 import type { BotMetrics } from './metrics';
+import { mayRunAction } from '../lib/ops-config-rbac';
+import type { OpsConfig } from '../lib/ops-config';
+import { ephemeral, type OpsVerb } from './commands/types';
 
 export interface RunbookActionsOptions {
   store: IncidentStore;
@@ -14,6 +17,7 @@ export interface RunbookActionsOptions {
   queue: Queue<RunbookActionJob>;
   logger: Logger;
   metrics: BotMetrics;
+  config: OpsConfig;
 }
 
 const BUTTONS: Array<{ actionId: string; action: RunbookActionName; label: string }> = [
@@ -55,6 +59,10 @@ export function createRunbookActions(options: RunbookActionsOptions) {
           await respond({ response_type: 'ephemeral', replace_original: false, text: `That button carries no incident id.` });
           return;
         }
+        if (!mayRunAction(options.config, { id: body.user.id, name: body.user.username ?? body.user.name }, button.action)) {
+          await respond({ response_type: 'ephemeral', replace_original: false, text: `⛔ You may not run the ${button.label}.` });
+          return;
+        }
         try {
           const result = await request(incidentId, button.action, body.user.id);
           if (!result.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
@@ -66,5 +74,22 @@ export function createRunbookActions(options: RunbookActionsOptions) {
     }
   }
 
-  return { register, request };
+  /** `/ops run <action> INC-42`: the same as the button, for people who type. */
+  const runVerb: OpsVerb = {
+    name: 'run',
+    usage: `/ops run ${BUTTONS.map((b) => b.action).join('|')} INC-42`,
+    summary: 'run a runbook action; the result lands in the thread',
+    async run(ctx) {
+      const [action, rawId] = ctx.args;
+      const button = BUTTONS.find((b) => b.action === action);
+      if (!button) return ephemeral(`Which action? \`${runVerb.usage}\``);
+      const id = rawId?.toUpperCase() ?? '';
+      if (!/^INC-\d+$/.test(id)) return ephemeral(`Name the incident: \`/ops run ${action} INC-42\``);
+      if (!mayRunAction(ctx.config, { id: ctx.userId, name: ctx.userName }, button.action)) return ephemeral(`⛔ You may not run the ${button.label}.`);
+      const result = await request(id, button.action, ctx.userId);
+      return ephemeral(result.ok ? `⏳ ${button.label} for ${id} queued (job \`${result.jobId}\`).` : `⚠️ ${result.message}`);
+    },
+  };
+
+  return { register, request, runVerb };
 }

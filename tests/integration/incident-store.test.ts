@@ -7,6 +7,8 @@ import { deletePrefix, testPrefix, testRedis } from '../helpers/redis';
 const meta = {
   priority: 'P2' as const,
   priorityRule: 'severity high',
+  policy: 'high',
+  route: 'ops-critical',
   title: 'HighErrorRate',
   summary: 'Error rate above 5%',
   labels: { alertname: 'HighErrorRate' },

@@ -1,5 +1,4 @@
 import { AlertmanagerWebhookSchema, describeIssues } from '../../bot/alertmanager-payload';
-import { decidePriority } from '../../bot/app';
 import { alertmanagerFixture } from '../helpers/fixtures';
 
 describe('Alertmanager v4 payload', () => {
@@ -28,16 +27,5 @@ describe('Alertmanager v4 payload', () => {
     const parsed = AlertmanagerWebhookSchema.safeParse(body);
     expect(parsed.success).toBe(false);
     if (!parsed.success) expect(describeIssues(parsed.error)).toMatch(reason);
-  });
-});
-
-describe('priority from labels', () => {
-  it('maps the seed severities and lets an explicit priority label win', () => {
-    expect(decidePriority({ severity: 'critical' })).toEqual({ priority: 'P1', rule: 'severity critical' });
-    expect(decidePriority({ severity: 'high' }).priority).toBe('P2');
-    expect(decidePriority({ severity: 'warning' }).priority).toBe('P3');
-    expect(decidePriority({ severity: 'info' }).priority).toBe('P4');
-    expect(decidePriority({ severity: 'info', priority: 'p1' })).toEqual({ priority: 'P1', rule: 'label priority' });
-    expect(decidePriority({})).toEqual({ priority: 'P3', rule: 'default' });
   });
 });
