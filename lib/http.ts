@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 export interface RunningServer {
   server: http.Server;
@@ -35,4 +35,20 @@ export async function listen(handler: http.RequestListener, port: number, host =
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * A port that was free a moment ago: for processes that must know each
+ * other's URL before they start, or tools that cannot report a port they
+ * picked for :0 (Prometheus, Alertmanager, redis-server).
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from '../lib/http';
 
 /**
  * Starts real Prometheus and Alertmanager (Debian's `prometheus` and
@@ -29,17 +29,7 @@ export interface StartOptions {
   readyTimeoutMs?: number;
 }
 
-/** A port that was free a moment ago (the tools cannot report the port they picked for :0). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** First of `names` found on PATH. */
 export function findBinary(...names: string[]): string | undefined {

@@ -1,16 +1,4 @@
-import net from 'node:net';
-
-/** A port that was free a moment ago: for processes that must know each other's URL before they start. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../lib/http';
 
 /** Polls `check` until it returns a value or the deadline passes. */
 export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 5000, everyMs = 50): Promise<T> {

@@ -162,7 +162,7 @@ describe('Prometheus → rules → Alertmanager → bot webhook', () => {
     expect(names.has('BackendServiceDown') && names.has('CircuitBreakerOpen')).toBe(true);
     // ServiceDown may flap in when a 1 s scrape of the test server times out on a loaded machine;
     // anything outside the rendered list would mean the filter leaked.
-    expect([...names].filter((n) => !['BackendServiceDown', 'CircuitBreakerOpen', 'ServiceDown'].includes(n))).toEqual([]);
+    expect([...names].filter((n) => !['BackendServiceDown', 'CircuitBreakerOpen', 'ServiceDown'].includes(String(n)))).toEqual([]);
   });
 
   it('listens on loopback only', () => {
