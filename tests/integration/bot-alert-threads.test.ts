@@ -1,49 +1,24 @@
 import { Queue } from 'bullmq';
-import { createBotApp, type BotApp } from '../../bot/app';
-import { loadBotEnv } from '../../bot/config';
 import { QueueName } from '../../lib/contracts';
-import { silentLogger } from '../../lib/logger';
-import { closeRedis } from '../../lib/redis';
-import { createSandboxClient, createSlackSandbox, type SlackSandbox } from '../../sandbox/slack';
 import { firingFor, resolvedVersion } from '../helpers/fixtures';
-import { eventually, freePort } from '../helpers/ports';
-import { deletePrefix, testPrefix, testRedis, TEST_REDIS_URL } from '../helpers/redis';
-
-const TOKEN = 'xoxb-test-bot-token';
-const SIGNING = 'test-signing-secret-0123456789';
-const WEBHOOK = 'test-webhook-token-0123456789';
+import { startBotHarness, WEBHOOK_TOKEN as WEBHOOK, type BotHarness } from '../helpers/bot-harness';
+import { eventually } from '../helpers/ports';
 
 describe('bot: Alertmanager webhook to Slack thread (real Redis, sandbox Slack, real Bolt)', () => {
-  const redis = testRedis();
-  const prefix = testPrefix('bot');
-  let slack: SlackSandbox;
-  let bot: BotApp;
+  let h: BotHarness;
   let botUrl: string;
-  let sandbox: ReturnType<typeof createSandboxClient>;
+  let bot: BotHarness['bot'];
+  let sandbox: BotHarness['sandbox'];
+  let redis: BotHarness['redis'];
+  let prefix: string;
 
   beforeAll(async () => {
-    const [slackPort, botPort] = [await freePort(), await freePort()];
-    slack = createSlackSandbox({ botToken: TOKEN, signingSecret: SIGNING, requestUrl: `http://127.0.0.1:${botPort}/slack/events` });
-    await slack.start(slackPort);
-    const env = loadBotEnv({
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: prefix,
-      BOT_PORT: String(botPort),
-      SLACK_BOT_TOKEN: TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING,
-      SLACK_API_URL: `http://127.0.0.1:${slackPort}/api/`,
-      ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK,
-    });
-    bot = createBotApp(env, { redis, logger: silentLogger() });
-    botUrl = (await bot.start()).url;
-    sandbox = createSandboxClient(`http://127.0.0.1:${slackPort}`, { token: TOKEN });
+    h = await startBotHarness();
+    ({ botUrl, bot, sandbox, redis, prefix } = h);
   });
 
   afterAll(async () => {
-    await bot.stop();
-    await slack.stop();
-    await deletePrefix(redis, prefix);
-    await closeRedis(redis);
+    await h.close();
   });
 
   const post = (body: unknown, token: string | null = WEBHOOK, raw?: string) =>
