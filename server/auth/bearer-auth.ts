@@ -31,7 +31,7 @@ export function createBearerAuth(config: BearerAuthConfig) {
         return {
           token,
           clientId: v.clientId,
-          scopes: v.scopes,
+          scopes: [...v.scopes],
           expiresAt: v.expiresAt,
           extra: { sub: v.subject, clientIp: ip, jti: v.payload.jti },
         };

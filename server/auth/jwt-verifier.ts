@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { CodedError, ErrorCode } from '../../lib/errors';
+import { createTokenCache, type TokenCacheOptions } from './token-cache';
 
 /** Why a token was refused; the label of `jwt_validation_failures_total`. Keep this set small. */
 export type JwtFailureReason =
@@ -31,12 +32,18 @@ export interface JwtVerifierConfig {
   audience?: string;
   /** Allowed clock skew for exp/nbf. @defaultValue 30 */
   clockToleranceSec?: number;
+  /**
+   * Remember verified tokens (see token-cache.ts: exact token, successes only,
+   * until min(exp, now + 60 s), bounded LRU); `false` verifies every time.
+   * @defaultValue {}
+   */
+  cache?: TokenCacheOptions | false;
 }
 
 export interface VerifiedToken {
   subject: string;
   clientId: string;
-  scopes: string[];
+  scopes: readonly string[];
   /** Seconds since epoch: `exp` plus the clock tolerance, the last instant we accept the token. */
   expiresAt: number;
   payload: JWTPayload;
@@ -56,8 +63,17 @@ export function createJwtVerifier(config: JwtVerifierConfig) {
   const jwks = config.jwksUrl ? createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 }) : undefined;
   const allowed = [...(secretKey ? HMAC_ALGS : []), ...(jwks ? ASYMMETRIC_ALGS : [])];
   const clockTolerance = config.clockToleranceSec ?? 30;
+  const cache = config.cache === false ? undefined : createTokenCache<VerifiedToken>(config.cache);
 
   async function verify(token: string): Promise<VerifiedToken> {
+    const hit = cache?.get(token);
+    if (hit) return hit;
+    const verified = await verifyUncached(token);
+    cache?.set(token, verified, verified.payload.exp!);
+    return verified;
+  }
+
+  async function verifyUncached(token: string): Promise<VerifiedToken> {
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;
@@ -80,16 +96,17 @@ export function createJwtVerifier(config: JwtVerifierConfig) {
     } catch (err) {
       throw classify(err);
     }
-    return {
+    // Frozen: a cached result is shared by every request that presents this token.
+    return Object.freeze({
       subject: payload.sub!,
       clientId: stringClaim(payload.client_id) ?? stringClaim(payload.azp) ?? payload.sub!,
-      scopes: scopesOf(payload),
+      scopes: Object.freeze(scopesOf(payload)),
       expiresAt: payload.exp! + clockTolerance,
-      payload,
-    };
+      payload: Object.freeze(payload),
+    });
   }
 
-  return { verify };
+  return { verify, cacheSize: () => cache?.size ?? 0 };
 }
 
 export type JwtVerifier = ReturnType<typeof createJwtVerifier>;

@@ -82,6 +82,20 @@ describe('JWT attacks against /mcp (HS256, issuer and audience set)', () => {
     await expectRefused(await hs256(noExp), 'malformed');
   });
 
+  test('verified tokens are cached, refusals are not: the same bad token is counted on every request', async () => {
+    const token = await hs256(good(), 'another-secret-of-enough-length');
+    const before = await t.metric('jwt_validation_failures_total', { reason: 'signature' });
+    for (let i = 0; i < 3; i += 1) {
+      expect((await postMcp(t.mcpUrl, callBody('ops_health_check'), { authorization: `Bearer ${token}` })).status).toBe(401);
+    }
+    expect(await t.metric('jwt_validation_failures_total', { reason: 'signature' })).toBe(before + 3);
+    // and a good token, served from the cache on its second use, still passes
+    const ok = await hs256(good());
+    for (let i = 0; i < 2; i += 1) {
+      expect((await postMcp(t.mcpUrl, callBody('ops_health_check'), { authorization: `Bearer ${ok}` })).status).toBe(200);
+    }
+  });
+
   test('each failure is kept with the client address for the security report', async () => {
     const entries = await t.server.failures.since(Date.now() - 60_000);
     expect(entries.length).toBeGreaterThan(5);
