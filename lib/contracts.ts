@@ -7,6 +7,8 @@ import { z } from 'zod';
 export const QueueName = {
   /** Runbook actions requested from Slack (buttons, /ops commands). */
   RunbookActions: 'runbook-actions',
+  /** Escalation steps, SLA clocks and snooze ends: delayed jobs the bot's escalation engine runs. */
+  Escalations: 'escalations',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -42,3 +44,34 @@ export type RunbookActionResult = z.infer<typeof RunbookActionResultSchema>;
 export function runbookJobId(job: Pick<RunbookActionJob, 'action' | 'incidentId'>, nonce: string): string {
   return `${job.incidentId}-${job.action}-${nonce}`.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
+
+const IncidentIdSchema = z.string().regex(/^INC-\d+$/);
+
+/**
+ * One delayed job of the escalation engine. `generation` is the plan it belongs
+ * to: every ack, re-plan or snooze starts a new one, so a job of an older plan
+ * is recognised as stale when it fires.
+ */
+export const EscalationJobSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('step'),
+    incidentId: IncidentIdSchema,
+    generation: z.number().int().positive(),
+    /** planEscalation's step id, e.g. "r0-s1". */
+    stepId: z.string().regex(/^r\d+-s\d+$/),
+    dueAt: z.string().datetime(),
+  }),
+  z.object({
+    kind: z.literal('sla'),
+    incidentId: IncidentIdSchema,
+    generation: z.number().int().positive(),
+    dueAt: z.string().datetime(),
+  }),
+  z.object({
+    kind: z.literal('resume'),
+    incidentId: IncidentIdSchema,
+    generation: z.number().int().positive(),
+    dueAt: z.string().datetime(),
+  }),
+]);
+export type EscalationJob = z.infer<typeof EscalationJobSchema>;
