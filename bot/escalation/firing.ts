@@ -1,0 +1,174 @@
+import crypto from 'node:crypto';
+import { formatDuration } from '../../lib/duration';
+import type { Logger } from '../../lib/logger';
+import { NEXT_BUSINESS_DAY, type OpsConfig } from '../../lib/ops-config';
+import { formatNotifyTarget } from '../escalation-policy';
+import type { Incident, IncidentStore } from '../incident-store';
+import type { IncidentNotifier } from '../incident-notifier';
+import type { EscalationMetrics } from './metrics';
+import type { OverrideStore } from './oncall-overrides';
+import type { Scheduler } from './scheduler';
+import { CHAIN, SLA, type EscalationStateStore } from './state';
+import { resolveTarget, type UserResolver, type UsergroupResolver } from './targets';
+
+/**
+ * What happens when a step or an SLA job comes due. Each one re-reads the
+ * incident and claims its fired marker in one atomic check (plan still
+ * current, incident still in a state that calls for it), then posts. So an
+ * ack that lands first stops it, and a retried or duplicated job cannot post
+ * twice.
+ */
+
+/** A claim is held this long while posting; a crash mid-post frees it for the retry. */
+const LEASE_MS = 120_000;
+/** Past this lag a step says it is late and why. */
+const LATE_NOTE_MS = 2_000;
+
+/** Thrown to make BullMQ retry the job (see the backoff in scheduler.ts). */
+export class RetryLaterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+export interface FiringDeps {
+  config: OpsConfig;
+  store: IncidentStore;
+  notifier: Pick<IncidentNotifier, 'postReply'>;
+  state: EscalationStateStore;
+  scheduler: Scheduler;
+  overrides: OverrideStore;
+  resolveUser: UserResolver;
+  resolveUsergroup: UsergroupResolver;
+  metrics: EscalationMetrics;
+  logger: Logger;
+  now: () => Date;
+}
+
+export function createFiring(deps: FiringDeps) {
+  const { config, store, state, logger, metrics } = deps;
+
+  /** Posts `text` once: claims the marker `what`, posts, marks it done; gives the claim back on failure. */
+  async function postOnce(
+    incident: Incident,
+    claim: (token: string) => Promise<string>,
+    done: () => Promise<void>,
+    release: (token: string) => Promise<void>,
+    text: () => Promise<string>,
+  ): Promise<boolean> {
+    if (!incident.rootTs || !incident.channel) throw new RetryLaterError(`${incident.id}: root message not in Slack yet`);
+    const token = crypto.randomUUID();
+    const outcome = await claim(token);
+    if (outcome === 'busy') throw new RetryLaterError(`${incident.id}: another worker is posting this`);
+    if (outcome !== 'ok') {
+      logger.debug({ incidentId: incident.id, outcome }, 'escalation job no longer called for');
+      return false;
+    }
+    try {
+      await deps.notifier.postReply(incident, await text());
+    } catch (err) {
+      await release(token);
+      throw err;
+    }
+    await done();
+    return true;
+  }
+
+  /** States in which an escalation step still notifies: nobody has it, and no snooze is running. */
+  function stepStates(incident: Incident, at: Date): string[] {
+    const snoozeOver = incident.snoozedUntil !== undefined && new Date(incident.snoozedUntil).getTime() <= at.getTime();
+    return snoozeOver ? ['triggered', 'snoozed'] : ['triggered'];
+  }
+
+  async function fireStep(incidentId: string, gen: number, stepId: string): Promise<void> {
+    const current = await state.read(incidentId);
+    if (current.gen !== gen || current.status !== 'running' || !current.anchor || !current.policy) return;
+    const incident = await store.get(incidentId);
+    if (!incident) return;
+    const plan = { priority: (current.priority ?? incident.priority) as Incident['priority'], policy: current.policy, anchor: new Date(current.anchor) };
+    const step = deps.scheduler.plan(plan).find((s) => s.id === stepId);
+    if (!step) {
+      logger.warn({ incidentId, stepId, policy: plan.policy }, 'escalation step not in the policy any more (config changed); skipped');
+      return;
+    }
+    const now = deps.now();
+    const incidentKey = store.keys.incident(incidentId);
+    const expect = { gen, status: 'running', incidentKey, incidentStates: stepStates(incident, now) };
+    let target = { mention: '', describe: '' };
+    const lagMs = Math.max(0, now.getTime() - step.dueAt.getTime());
+    const posted = await postOnce(
+      incident,
+      (token) => state.claim(incidentId, CHAIN, expect, stepId, token, LEASE_MS),
+      () => state.markDone(incidentId, gen, stepId),
+      (token) => state.release(incidentId, gen, stepId, token),
+      async () => {
+        const overrides = await deps.overrides.live(now);
+        target = await resolveTarget(step.notify, { ...deps, now, overrides });
+        return stepText(incident, step, target.mention, target.describe, lagMs);
+      },
+    );
+    if (!posted) return;
+    const notify = formatNotifyTarget(step.notify);
+    metrics.stepsFired.inc({ policy: step.policy, notify });
+    metrics.stepLag.observe(lagMs / 1000);
+    logger.info({ incidentId, step: stepId, policy: step.policy, notify, target: target.describe, lagMs }, 'escalation step fired');
+    await store
+      .appendTimeline(incidentId, {
+        type: 'escalation_step',
+        by: 'escalation',
+        step: stepId,
+        round: String(step.repeatRound + 1),
+        policy: step.policy,
+        notify,
+        target: target.describe,
+        dueAt: step.dueAt.toISOString(),
+        // When it was claimed: the firing order (entries land in the order their posts finish).
+        firedAt: now.toISOString(),
+        lagMs: String(lagMs),
+      })
+      .catch((err: unknown) => logger.error({ err, incidentId }, 'escalation step fired but not recorded on the timeline'));
+  }
+
+  function stepText(incident: Incident, step: { stepIndex: number; repeatRound: number; policy: string }, mention: string, who: string, lagMs: number): string {
+    const policy = config.escalation.policies[step.policy];
+    const steps = policy?.steps.length ?? step.stepIndex + 1;
+    const rounds = (policy?.repeat ?? step.repeatRound) + 1;
+    const late = lagMs > LATE_NOTE_MS ? ` Late by ${formatDuration(Math.round(lagMs / 1000) * 1000)}: the bot was not running when it came due.` : '';
+    return (
+      `🔔 ${mention}: ${incident.id} is not acknowledged. Escalation step ${step.stepIndex + 1} of ${steps}, ` +
+      `round ${step.repeatRound + 1} of ${rounds} (policy \`${step.policy}\`, notifying ${who}).${late}`
+    );
+  }
+
+  async function fireSla(incidentId: string, gen: number): Promise<void> {
+    const current = await state.read(incidentId);
+    if (current.slaGen !== gen || current.slaStatus !== 'pending' || !current.slaDueAt) return;
+    const incident = await store.get(incidentId);
+    if (!incident) return;
+    const dueAt = new Date(current.slaDueAt);
+    // Acknowledged after the deadline but before this job ran: still a breach.
+    const lateAck = incident.acknowledgedAt !== undefined && new Date(incident.acknowledgedAt).getTime() > dueAt.getTime();
+    const incidentStates = lateAck ? ['triggered', 'snoozed', 'acknowledged'] : ['triggered', 'snoozed'];
+    const expect = { gen, status: 'pending', incidentKey: store.keys.incident(incidentId), incidentStates };
+    const priority = incident.priority;
+    const spec = config.priority.response_times[priority];
+    const responseTime = spec === NEXT_BUSINESS_DAY ? 'next business day' : spec;
+    const posted = await postOnce(
+      incident,
+      (token) => state.claim(incidentId, SLA, expect, 'sla', token, LEASE_MS),
+      () => state.markDone(incidentId, gen, 'sla'),
+      (token) => state.release(incidentId, gen, 'sla', token),
+      async () => `⏱️ SLA breached: ${priority} response time ${responseTime} exceeded`,
+    );
+    if (!posted) return;
+    await state.transition(incidentId, SLA, { from: ['pending'], expectGen: gen, fields: { slaStatus: 'breached' }, bump: false });
+    metrics.slaBreaches.inc({ priority });
+    logger.warn({ incidentId, priority, dueAt: current.slaDueAt }, 'SLA breached');
+    await store
+      .appendTimeline(incidentId, { type: 'sla_breached', by: 'escalation', priority, responseTime, dueAt: current.slaDueAt })
+      .catch((err: unknown) => logger.error({ err, incidentId }, 'SLA breach posted but not recorded on the timeline'));
+  }
+
+  return { fireStep, fireSla };
+}
