@@ -1,0 +1,239 @@
+import { whoIsOnCall } from '../../bot/oncall';
+import type { EscalationEngine } from '../../bot/escalation/engine';
+import { eventually } from '../helpers/ports';
+import { createEscalationHarness, sleep, type EscalationHarness } from './escalation-harness';
+
+// ESCALATION_TIME_SCALE 0.002: 5 minutes are 0.6 s, P1's 15-minute SLA is 1.8 s.
+// The default `critical` policy: 0m primary, 5m secondary, 10m @ops-leads, 15m channel; repeat 2, every 20m.
+const SLACK_IDS: Record<string, string> = { alice: 'U0ALICE', bob: 'U0BOB', carol: 'U0CAROL' };
+
+describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
+  let h: EscalationHarness;
+  let engine: EscalationEngine;
+
+  beforeAll(async () => {
+    h = await createEscalationHarness({ timeScale: 0.002 });
+    engine = h.engine();
+    await engine.start();
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const m = (await h.registry.getSingleMetric(name)?.get())?.values ?? [];
+    return m
+      .filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x))
+      .reduce((sum, v) => sum + v.value, 0);
+  }
+
+  it('fires every step of every round in order, mentions the right people, and posts the SLA breach once', async () => {
+    const id = await h.openIncident('P1');
+    await engine.opened(id);
+    // Opening twice (a retry, a second replica) plans nothing new.
+    await engine.opened(id);
+
+    const fired = await eventually(async () => {
+      const msgs = await h.escalations(id);
+      return msgs.length >= 12 ? msgs : undefined;
+    }, 20_000);
+    await sleep(800);
+    expect(await h.escalations(id)).toHaveLength(12);
+
+    // Slack shows them all; their order there is Slack's (a 429 retry can swap two), the firing order is the timeline's.
+    const oncall = whoIsOnCall(new Date(), h.config);
+    const mentions = [`<@${SLACK_IDS[oncall.primary]}>`, `<@${SLACK_IDS[oncall.secondary!]}>`, '@ops-leads', '<!channel>'];
+    const wanted = [1, 2, 3].flatMap((round) =>
+      [1, 2, 3, 4].map(
+        (step) => `🔔 ${mentions[step - 1]}: ${id} is not acknowledged. Escalation step ${step} of 4, round ${round} of 3 (policy \`critical\``,
+      ),
+    );
+    expect(wanted.map((w) => fired.filter((text) => text.startsWith(w)).length)).toEqual(wanted.map(() => 1));
+
+    // Every step is on the timeline; by firing time they are in order, and none fired before it was due.
+    const steps = (await h.store.timeline(id))
+      .filter((e) => e.type === 'escalation_step')
+      .sort((a, b) => a.firedAt!.localeCompare(b.firedAt!));
+    expect(steps.map((e) => `${e.round}:${e.step}`)).toEqual(
+      [1, 2, 3].flatMap((r) => [0, 1, 2, 3].map((s) => `${r}:r${r - 1}-s${s}`)),
+    );
+    for (const e of steps) expect(new Date(e.firedAt!).getTime()).toBeGreaterThanOrEqual(new Date(e.dueAt!).getTime());
+    const lags = steps.map((e) => Number(e.lagMs));
+    console.log(`escalation step lag (ms) over 12 steps: max ${Math.max(...lags)}, mean ${Math.round(lags.reduce((a, b) => a + b, 0) / lags.length)}`);
+
+    expect(await h.breaches(id)).toEqual(['⏱️ SLA breached: P1 response time 15m exceeded']);
+    expect((await h.store.timeline(id)).filter((e) => e.type === 'sla_breached')).toHaveLength(1);
+    expect(await engine.pending(id)).toEqual([]);
+    expect(await h.queuedJobs(id)).toHaveLength(0);
+
+    expect(await metric('escalation_steps_fired_total', { policy: 'critical', notify: 'oncall_primary' })).toBe(3);
+    expect(await metric('escalation_steps_fired_total', { policy: 'critical', notify: 'usergroup:ops-leads' })).toBe(3);
+    expect(await metric('sla_breaches_total', { priority: 'P1' })).toBe(1);
+    const histogram = (await h.registry.getSingleMetric('escalation_step_lag_seconds')!.get()).values as Array<{ metricName?: string; value: number }>;
+    expect(histogram.find((v) => v.metricName === 'escalation_step_lag_seconds_count')!.value).toBeGreaterThanOrEqual(12);
+  });
+
+  it('lists the pending steps with due times, and acknowledging cancels the rest and stops the SLA clock as met', async () => {
+    const id = await h.openIncident('P1');
+    await engine.opened(id);
+    const pending = await engine.pending(id);
+    expect(pending.map((p) => p.notify).slice(-3)).toEqual(['oncall_secondary', 'usergroup:ops-leads', 'channel']);
+    expect(pending.length).toBeGreaterThanOrEqual(11);
+    const created = new Date((await h.store.get(id))!.createdAt).getTime();
+    expect(new Date(pending.at(-1)!.dueAt).getTime() - created).toBe(Math.round(55 * 60_000 * 0.002));
+
+    await eventually(async () => (await h.escalations(id)).length >= 2, 10_000);
+    await h.setState(id, 'acknowledged', { acknowledgedAt: new Date().toISOString() });
+    await engine.acknowledged(id);
+    const at = (await h.escalations(id)).length;
+
+    expect(await engine.pending(id)).toEqual([]);
+    expect(await h.queuedJobs(id)).toHaveLength(0);
+    expect((await engine.inspect(id)).slaStatus).toBe('met');
+    await sleep(3000); // past three more due times and the 1.8 s SLA deadline
+    expect(await h.escalations(id)).toHaveLength(at);
+    expect(at).toBeLessThanOrEqual(3);
+    expect(await h.breaches(id)).toEqual([]);
+  });
+
+  it('unacknowledging starts the policy over from then', async () => {
+    const id = await h.openIncident('P1');
+    await engine.opened(id);
+    await eventually(async () => (await h.escalations(id)).length >= 1, 10_000);
+    await h.setState(id, 'acknowledged', { acknowledgedAt: new Date().toISOString() });
+    await engine.acknowledged(id);
+    await h.setState(id, 'triggered', { acknowledgedAt: '' });
+    const before = Date.now();
+    await engine.unacknowledged(id);
+    const pending = await engine.pending(id);
+    expect(new Date(pending[0]!.dueAt).getTime()).toBeGreaterThanOrEqual(before - 5);
+    const msgs = await eventually(async () => {
+      const m = await h.escalations(id);
+      return m.length >= 3 ? m : undefined;
+    }, 10_000);
+    expect(msgs[1]).toContain('Escalation step 1 of 4, round 1 of 3');
+    expect(msgs[2]).toContain('Escalation step 2 of 4, round 1 of 3');
+    await h.setState(id, 'resolved');
+    await engine.resolved(id);
+  });
+
+  it('resolving stops everything, the SLA clock too', async () => {
+    const id = await h.openIncident('P1');
+    await engine.opened(id);
+    await eventually(async () => (await h.escalations(id)).length >= 1, 10_000);
+    await h.setState(id, 'resolved');
+    await engine.resolved(id);
+    expect(await h.queuedJobs(id)).toHaveLength(0);
+    expect(await engine.pending(id)).toEqual([]);
+    await sleep(2500);
+    expect(await h.escalations(id)).toHaveLength(1);
+    expect(await h.breaches(id)).toEqual([]);
+    // A late duplicate "opened" does not bring it back.
+    await engine.opened(id);
+    expect(await engine.pending(id)).toEqual([]);
+  });
+
+  it('a resolve that lands without engine.resolved() is still respected: the job re-reads the incident', async () => {
+    const id = await h.openIncident('P1');
+    await engine.opened(id);
+    await eventually(async () => (await h.escalations(id)).length >= 1, 10_000);
+    await h.setState(id, 'resolved');
+    await sleep(2500);
+    expect(await h.escalations(id)).toHaveLength(1);
+    expect(await h.breaches(id)).toEqual([]);
+    await engine.resolved(id);
+  });
+
+  it('reclassifying re-plans with the new priority policy from the reclassification time', async () => {
+    // P3 `medium`: first page after 30m (3.6 s here).
+    const id = await h.openIncident('P3');
+    await engine.opened(id);
+    expect((await engine.pending(id)).map((p) => p.notify)).toEqual(['oncall_primary', 'oncall_secondary']);
+    await sleep(300);
+    await h.store.transition(id, { from: ['triggered'], fields: { priority: 'P1' }, event: { type: 'reclassified', by: 'U0BOB' } });
+    const at = Date.now();
+    await engine.reclassified(id);
+
+    const pending = await engine.pending(id);
+    expect(pending.length).toBeGreaterThanOrEqual(11);
+    expect(pending.at(-1)!.notify).toBe('channel');
+    expect(new Date(pending.at(-1)!.dueAt).getTime()).toBeGreaterThanOrEqual(at + Math.round(55 * 60_000 * 0.002) - 5);
+    const msgs = await eventually(async () => {
+      const m = await h.escalations(id);
+      return m.length >= 2 ? m : undefined;
+    }, 10_000);
+    expect(msgs[0]).toContain('step 1 of 4, round 1 of 3 (policy `critical`');
+    expect(msgs[1]).toContain('step 2 of 4, round 1 of 3 (policy `critical`');
+    // The SLA clock restarted with P1's 15 minutes from the reclassification.
+    const breach = await eventually(async () => (await h.breaches(id))[0], 10_000);
+    expect(breach).toBe('⏱️ SLA breached: P1 response time 15m exceeded');
+    const state = await engine.inspect(id);
+    expect(new Date(state.slaDueAt!).getTime()).toBeGreaterThanOrEqual(at + 1800 - 5);
+    await h.setState(id, 'acknowledged', { acknowledgedAt: new Date().toISOString() });
+    await engine.acknowledged(id);
+    expect((await h.escalations(id)).some((m) => m.includes('`medium`'))).toBe(false);
+  });
+
+  it('snooze pauses the steps (the SLA clock keeps running) and the chain starts over when the snooze ends', async () => {
+    const id = await h.openIncident('P1');
+    await engine.opened(id);
+    await eventually(async () => (await h.escalations(id)).length >= 1, 10_000);
+    const until = new Date(Date.now() + 2500);
+    await h.setState(id, 'snoozed', { snoozedUntil: until.toISOString() });
+    await engine.snoozed(id, until);
+    const during = (await h.escalations(id)).length;
+    expect(await engine.pending(id)).toEqual([]);
+    expect((await engine.inspect(id)).status).toBe('paused');
+
+    // Unacknowledged while snoozed: the breach is still posted, at 1.8 s.
+    expect(await eventually(async () => (await h.breaches(id))[0], 10_000)).toContain('SLA breached');
+    expect(await h.escalations(id)).toHaveLength(during);
+
+    // The snooze ends (the state stays "snoozed" until someone changes it): the policy starts over from `until`.
+    const resumed = await eventually(async () => {
+      const m = await h.escalations(id);
+      return m.length >= during + 2 ? m : undefined;
+    }, 10_000);
+    expect(resumed[during]).toContain('Escalation step 1 of 4, round 1 of 3');
+    expect(resumed[during + 1]).toContain('Escalation step 2 of 4, round 1 of 3');
+    const steps = (await h.store.timeline(id)).filter((e) => e.type === 'escalation_step');
+    expect(new Date(steps[during]!.dueAt!).getTime()).toBe(until.getTime());
+    await h.setState(id, 'resolved');
+    await engine.resolved(id);
+  });
+
+  it('unsnoozing resumes at once; acknowledging a snoozed incident keeps it quiet', async () => {
+    const a = await h.openIncident('P2');
+    await engine.opened(a);
+    await eventually(async () => (await h.escalations(a)).length >= 1, 10_000);
+    const until = new Date(Date.now() + 60_000);
+    await h.setState(a, 'snoozed', { snoozedUntil: until.toISOString() });
+    await engine.snoozed(a, until);
+    await h.setState(a, 'triggered', { snoozedUntil: '' });
+    await engine.unsnoozed(a);
+    await engine.unsnoozed(a); // twice: still one re-plan
+    const msgs = await eventually(async () => {
+      const m = await h.escalations(a);
+      return m.length >= 2 ? m : undefined;
+    }, 10_000);
+    await sleep(300);
+    expect(msgs[1]).toContain('Escalation step 1 of 3, round 1 of 2 (policy `high`');
+    expect((await h.escalations(a)).filter((m) => m.includes('step 1 of 3, round 1 of 2'))).toHaveLength(2);
+
+    const b = await h.openIncident('P1');
+    await engine.opened(b);
+    await eventually(async () => (await h.escalations(b)).length >= 1, 10_000);
+    const soon = new Date(Date.now() + 500);
+    await h.setState(b, 'snoozed', { snoozedUntil: soon.toISOString() });
+    await engine.snoozed(b, soon);
+    await h.setState(b, 'acknowledged', { acknowledgedAt: new Date().toISOString() });
+    await engine.acknowledged(b);
+    await sleep(1500);
+    expect(await h.escalations(b)).toHaveLength(1);
+    for (const id of [a, b]) {
+      await h.setState(id, 'resolved');
+      await engine.resolved(id);
+    }
+  });
+});
