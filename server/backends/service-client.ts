@@ -1,9 +1,10 @@
-import axios, { type AxiosRequestConfig } from 'axios';
+import type { AxiosRequestConfig } from 'axios';
 import type { z } from 'zod';
 import { CodedError, ErrorCode } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { isBreakerFailure, outcomeOf, toCodedError } from './backend-errors';
-import type { BackendMetrics } from './backend-metrics';
+import { createBackendHttp } from './backend-http';
+import type { BackendMetrics, BackendOutcome } from './backend-metrics';
 import type { CircuitBreaker } from './circuit-breaker';
 import { createPooledAgent, type PoolOptions } from './http-agent';
 import { HealthBodySchema } from './schemas';
@@ -40,17 +41,15 @@ export interface ServiceClient {
 export function createServiceClient(options: ServiceClientOptions): ServiceClient {
   const { service, breaker, metrics, logger } = options;
   const agent = createPooledAgent(options.baseUrl, options.pool);
-  const http = axios.create({
-    baseURL: options.baseUrl,
-    timeout: options.timeoutMs,
-    httpAgent: agent,
-    httpsAgent: agent,
-    // Backends answer small JSON; cap what a broken one can make us buffer.
-    maxContentLength: 4 * 1024 * 1024,
-    maxRedirects: 0,
-    transitional: { clarifyTimeoutError: true },
-    headers: { Accept: 'application/json' },
-  });
+  const http = createBackendHttp({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, agent });
+  // One histogram child per (operation, outcome), so a call does not hash its labels.
+  const timers = new Map<string, { observe(seconds: number): void }>();
+  const observe = (operation: string, outcome: BackendOutcome, seconds: number) => {
+    const key = `${operation}\0${outcome}`;
+    let child = timers.get(key);
+    if (!child) timers.set(key, (child = metrics.duration.labels({ service, operation, outcome })));
+    child.observe(seconds);
+  };
 
   async function call<S extends z.ZodType>(
     operation: string,
@@ -59,7 +58,7 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
     callOptions: CallOptions = {},
   ): Promise<{ data: z.output<S>; status: number }> {
     const started = process.hrtime.bigint();
-    let outcome: ReturnType<typeof outcomeOf> = 'success';
+    let outcome: BackendOutcome = 'success';
     try {
       const res = await breaker.execute(() => http.request({ ...config, signal: callOptions.signal }), isBreakerFailure);
       const parsed = schema.safeParse(res.data);
@@ -78,7 +77,7 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
       throw coded;
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.duration.observe({ service, operation, outcome }, seconds);
+      observe(operation, outcome, seconds);
     }
   }
 
