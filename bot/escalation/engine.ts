@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { EscalationJobSchema, QueueName, type EscalationJob } from '../../lib/contracts';
@@ -39,6 +39,9 @@ export interface EscalationEngineOptions {
   /** Jobs run at once per process. @defaultValue 8 */
   concurrency?: number;
 }
+
+/** BullMQ promotes delayed jobs a few ms early at most; more than this is a job that must wait. */
+const EARLY_TOLERANCE_MS = 50;
 
 export interface PendingStep {
   /** planEscalation's step id ("r0-s1": round 0, step 1). */
@@ -245,10 +248,16 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     return late;
   }
 
-  async function process(job: Job<EscalationJob>): Promise<void> {
+  async function process(job: Job<EscalationJob>, token?: string): Promise<void> {
     const parsed = EscalationJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`bad escalation job ${job.id}: ${parsed.error.message}`);
     const data = parsed.data;
+    const dueMs = Date.parse(data.dueAt);
+    // Never early: a duplicate added without its delay, or a replica whose clock runs behind, waits for the due time.
+    if (token && dueMs - now().getTime() > EARLY_TOLERANCE_MS) {
+      await job.moveToDelayed(dueMs, token);
+      throw new DelayedError();
+    }
     if (data.kind === 'step') await firing.fireStep(data.incidentId, data.generation, data.stepId);
     else if (data.kind === 'sla') await firing.fireSla(data.incidentId, data.generation);
     else await resume(data.incidentId, new Date(data.dueAt), data.generation);
