@@ -15,6 +15,7 @@ import { createBackends } from './backends';
 import { registerFinanceTools } from './tools/finance-tools';
 import { createMcpHttpHandler, mcpMethodNotAllowed, trackMcpRequest } from './mcp/http-endpoint';
 import { createMcpServerFactory, type ToolRegistrar } from './mcp/mcp-server';
+import { createMcpServerPool } from './mcp/server-pool';
 import type { ToolContext } from './mcp/tool-context';
 import { createServerMetrics } from './metrics';
 import { createAuditLog } from './ops/audit';
@@ -102,6 +103,8 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
   });
   // Build one at start: duplicate tool names fail here, and the scope index is ready for the first request.
   void createServer().close();
+  // Filled by requests, so every pooled server is built after start() cached the tool list.
+  const servers = createMcpServerPool(createServer);
 
   const verifier = createJwtVerifier({
     secret: env.JWT_SECRET,
@@ -162,7 +165,7 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     trackMcpRequest(metrics),
     createBearerAuth({ verifier, failures, resourceMetadataUrl }),
     express.json({ limit: '1mb' }),
-    createMcpHttpHandler({ createServer, ctx, metrics, failures, resourceMetadataUrl }),
+    createMcpHttpHandler({ servers, ctx, metrics, failures, resourceMetadataUrl }),
   );
 
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {

@@ -1,13 +1,14 @@
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Request, Response } from 'express';
 import type { AuthFailureLog } from '../auth/auth-failures';
 import { clientIp } from '../auth/client-ip';
 import type { ServerMetrics } from '../metrics';
+import type { McpServerPool } from './server-pool';
 import { callerFrom, hasScope, requiredScopeFor, type ToolContext } from './tool-context';
 
 export interface McpHttpEndpointConfig {
-  createServer: () => McpServer;
+  /** Per-request McpServers (see server-pool.ts). */
+  servers: McpServerPool;
   ctx: ToolContext;
   metrics: ServerMetrics;
   failures: AuthFailureLog;
@@ -20,8 +21,9 @@ interface JsonRpcLike {
 }
 
 /**
- * POST /mcp, stateless Streamable HTTP: a fresh McpServer and transport per
- * request, JSON responses (no SSE stream to hold open). A tools/call whose
+ * POST /mcp, stateless Streamable HTTP: an McpServer of its own (from the
+ * pool) and a fresh transport per request, JSON responses (no SSE stream to
+ * hold open). A tools/call whose
  * token lacks the tool's scope is answered 403 `insufficient_scope` here, as
  * the MCP authorization spec asks, before any MCP work is done.
  */
@@ -40,11 +42,17 @@ export function createMcpHttpHandler(config: McpHttpEndpointConfig) {
         .json({ error: 'insufficient_scope', error_description: `${missing.tool} needs scope "${missing.scope}"` });
       return;
     }
-    const server = config.createServer();
+    const server = config.servers.acquire();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
-      void transport.close();
-      void server.close();
+      // Only a request that was answered in full hands its server back: after a
+      // client hang-up a handler may still be running on it.
+      const answered = res.writableFinished;
+      void (async () => {
+        await transport.close();
+        await server.close();
+        if (answered) config.servers.release(server);
+      })().catch(() => undefined);
     });
     await server.connect(transport);
     await transport.handleRequest(req, res, req.body);
