@@ -31,12 +31,14 @@ export function overridesKey(prefix: string): string {
 export function createOverrideStore({ redis, prefix }: { redis: Redis; prefix: string }) {
   const key = overridesKey(prefix);
 
-  /** Stores a validated override (see `createOverride` in bot/oncall.ts). */
+  /** Stores a validated override (see `createOverride` in bot/oncall.ts); the key lives as long as its last override. */
   async function add(override: OnCallOverride, now: Date): Promise<void> {
     const endMs = new Date(override.to).getTime();
     const member = JSON.stringify({ id: crypto.randomUUID(), createdAt: now.getTime(), override });
-    const expireAt = Math.max(endMs, Number((await redis.zrange(key, -1, -1, 'WITHSCORES'))[1] ?? 0));
-    await redis.multi().zadd(key, endMs, member).pexpireat(key, expireAt).exec();
+    const last = Number((await redis.zrange(key, -1, -1, 'WITHSCORES'))[1] ?? 0);
+    // Relative to the caller's clock, so a drill or test clock and Redis agree on "over".
+    const ttlMs = Math.max(endMs, last) - now.getTime();
+    await redis.multi().zadd(key, endMs, member).pexpire(key, Math.max(1, ttlMs)).exec();
   }
 
   /** Overrides not over at `now`, oldest first (the order whoIsOnCall expects: the last one wins). */
