@@ -1,13 +1,21 @@
 import type { Request } from 'express';
 
+// req.ip walks X-Forwarded-For through the trust function on every read; a request asks up to three times.
+const seen = new WeakMap<Request, string>();
+
 /**
  * The caller's address: Express's `req.ip`, which honours `trust proxy`
  * (TRUST_PROXY) and falls back to the socket. IPv4-mapped IPv6 addresses
  * (`::ffff:10.0.0.1`) are reported as plain IPv4 so one rule covers both.
+ * Worked out once per request.
  */
 export function clientIp(req: Request): string {
-  const raw = req.ip ?? req.socket.remoteAddress ?? '';
-  return normalizeIp(raw);
+  let ip = seen.get(req);
+  if (ip === undefined) {
+    ip = normalizeIp(req.ip ?? req.socket.remoteAddress ?? '');
+    seen.set(req, ip);
+  }
+  return ip;
 }
 
 export function normalizeIp(raw: string): string {

@@ -122,7 +122,13 @@ function refusalStatus(code: ErrorCode): string {
 /** The one wrapper every tool runs through: scope, maintenance, metrics, error shape. */
 function guard(tool: GuardedTool, ctx: ToolContext): Callback {
   const { spec } = tool;
-  const requests = ctx.metrics.requests;
+  // Series children bound once per tool, so a call does not hash its labels.
+  const counted = new Map<string, { inc(): void }>();
+  const count = (status: string) => {
+    let child = counted.get(status);
+    if (!child) counted.set(status, (child = ctx.metrics.requests.labels({ tool: spec.name, status })));
+    child.inc();
+  };
   const timer = ctx.metrics.duration.labels(spec.name);
   return async (args, extra) => {
     const end = timer.startTimer();
@@ -147,7 +153,7 @@ function guard(tool: GuardedTool, ctx: ToolContext): Callback {
       return toolError(coded);
     } finally {
       end();
-      requests.inc({ tool: spec.name, status });
+      count(status);
     }
   };
 }

@@ -42,7 +42,7 @@ async function serveOne(server: McpServer, subject: string, n: number): Promise<
     { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'test_whoami', arguments: { n } } },
     { authInfo: { token: 't', clientId: subject, scopes: ['accounts:read'], extra: { sub: subject } } },
   );
-  const msg = (await reply) as { result: { structuredContent: { subject: string; n: number } } };
+  const msg = (await reply) as unknown as { result: { structuredContent: { subject: string; n: number } } };
   await serverSide.close();
   await server.close();
   return msg.result.structuredContent;
