@@ -124,16 +124,12 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     if (!incident || incident.state === 'resolved') return;
     const openedAt = new Date(incident.createdAt);
     const plan = { anchor: openedAt, policy: policyFor(incident), priority: incident.priority };
-    if (incident.state === 'triggered' || incident.state === 'snoozed') {
-      // Already opened (a retry, a second replica): make sure its jobs exist, plan nothing new.
-      if (!(await startChain(id, ['none'], plan))) await reconcileOne(id);
-    }
-    if (incident.state === 'triggered' || incident.state === 'snoozed') {
-      await startSla(id, ['none'], responseDeadline(incident.priority, openedAt, config, timeScale));
-    }
-    if (incident.state === 'snoozed' && incident.snoozedUntil) {
-      const s = await state.read(id);
-      if (s.status === 'running') await snoozed(id, new Date(incident.snoozedUntil));
+    if (incident.state !== 'triggered' && incident.state !== 'snoozed') return;
+    // Already opened (a retry, a second replica): make sure its jobs exist, plan nothing new.
+    if (!(await startChain(id, ['none'], plan))) await reconcileOne(id);
+    await startSla(id, ['none'], responseDeadline(incident.priority, openedAt, config, timeScale));
+    if (incident.state === 'snoozed' && incident.snoozedUntil && (await state.read(id)).status === 'running') {
+      await snoozed(id, new Date(incident.snoozedUntil));
     }
   }
 

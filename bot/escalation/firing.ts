@@ -134,7 +134,7 @@ export function createFiring(deps: FiringDeps) {
     const policy = config.escalation.policies[step.policy];
     const steps = policy?.steps.length ?? step.stepIndex + 1;
     const rounds = (policy?.repeat ?? step.repeatRound) + 1;
-    const late = lagMs > LATE_NOTE_MS ? ` Late by ${formatDuration(Math.round(lagMs / 1000) * 1000)}: the bot was not running when it came due.` : '';
+    const late = lagMs > LATE_NOTE_MS ? ` Late by ${formatDuration(Math.round(lagMs / 1000) * 1000)} (it came due while the engine was not running, or Slack was slow).` : '';
     return (
       `🔔 ${mention}: ${incident.id} is not acknowledged. Escalation step ${step.stepIndex + 1} of ${steps}, ` +
       `round ${step.repeatRound + 1} of ${rounds} (policy \`${step.policy}\`, notifying ${who}).${late}`
