@@ -54,7 +54,13 @@ export const GUARDED_ACTIONS: ReadonlySet<RunbookAction> = new Set<RunbookAction
 export const DIAGNOSTIC_ACTIONS = ['health_check', 'security_report', 'list_blocked_ips', 'collect_evidence'] as const;
 export const DiagnosticActionSchema = z.enum(DIAGNOSTIC_ACTIONS, { error: `expected one of ${DIAGNOSTIC_ACTIONS.join(', ')}` });
 
-const text = (what: string) => z.string({ error: `expected ${what}` }).trim().min(1, `expected ${what}`);
+/** Plain YAML reads "Check X: then Y" as a mapping; say so, since that is the usual cause. */
+const notText = (what: string) => (issue: { input?: unknown }) =>
+  issue.input !== null && typeof issue.input === 'object' && !Array.isArray(issue.input)
+    ? `expected ${what}, got a mapping (a ": " in unquoted YAML starts one; quote the text or use >-)`
+    : `expected ${what}`;
+
+const text = (what: string) => z.string({ error: notText(what) }).trim().min(1, `expected ${what}`);
 
 /** Unbalanced (), [] or {} outside strings: the typo that makes a query fail at 3 a.m. */
 function bracketsBalance(expr: string): boolean {
