@@ -1,118 +1,92 @@
-import crypto from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../lib/logger';
 import type { ChannelResolver } from './slack-channels';
 import type { Incident, IncidentStore, Priority } from './incident-store';
-import { incidentText, renderIncidentBlocks } from './incident-message';
+import type { SlackOutbox } from './slack-outbox';
+import { createDirectSync } from './slack-outbox/direct-sync';
 
 export interface IncidentNotifierOptions {
-  client: WebClient;
   store: IncidentStore;
   resolveChannel: ChannelResolver;
-  /** Channel name per priority. */
+  /** Channel name per priority, for incidents that routing gave no channel. */
   channelFor: (priority: Priority) => string;
   logger: Logger;
-  /** How long a replica waits for another replica's root post before giving up this sync. */
-  rootWaitMs?: number;
+  /** Every Slack write goes through it: limits, ordering, coalescing, storm digests. */
+  outbox?: SlackOutbox;
+  /** @deprecated Without `outbox`, the old direct path (no limits): pass `outbox` instead. */
+  client?: WebClient;
+  /** How long `drain()` waits for the outbox to empty. @defaultValue 10000 */
+  drainTimeoutMs?: number;
+}
+
+export interface IncidentNotifier {
+  /** Queues the root message (posted once) or an edit of it, and a reply after it if given. Never rejects. */
+  sync(id: string, reply?: string): Promise<void>;
+  /** Queues a reply in the incident's thread; resolves with the outbox message id once it is in Redis. */
+  postReply(incident: Incident, text: string): Promise<string | undefined>;
+  /** Waits (bounded) until queued writes reached Slack: graceful shutdown, tests. */
+  drain(timeoutMs?: number): Promise<void>;
 }
 
 /**
- * Keeps an incident's Slack thread in step with Redis. Syncs of one incident
- * run one after another in this process (a Redis lease covers other replicas),
- * and each sync renders the latest stored state, so a burst of webhooks ends
- * with the root message showing the newest state and never a second root.
+ * Keeps an incident's Slack presence in step with Redis, through the outbox.
+ * `sync` and `postReply` return once the work is queued in Redis (milliseconds);
+ * the outbox sends it in order (root before replies, replies in order) within
+ * Slack's limits, rendering the root from the store at send time, so a burst of
+ * changes ends as one edit showing the newest state. During an alert storm an
+ * incident may be a line in a digest message instead of a root of its own;
+ * its replies then go to the digest's thread, prefixed with its id.
  */
-export function createIncidentNotifier(options: IncidentNotifierOptions) {
-  const { client, store, logger } = options;
-  const replicaId = crypto.randomUUID();
-  const chains = new Map<string, Promise<void>>();
+export function createIncidentNotifier(options: IncidentNotifierOptions): IncidentNotifier {
+  const { store, logger, outbox } = options;
+  const pending = new Set<Promise<unknown>>();
 
-  function serialise(id: string, task: () => Promise<void>): Promise<void> {
-    const prev = chains.get(id) ?? Promise.resolve();
-    const next = prev.then(task, task).catch((err) => {
-      logger.error({ err, incidentId: id }, 'slack sync failed');
+  async function channelOf(incident: Incident): Promise<string> {
+    return incident.channel ?? options.resolveChannel(incident.route || options.channelFor(incident.priority));
+  }
+
+  if (!outbox) {
+    if (!options.client) throw new Error('createIncidentNotifier needs an outbox');
+    logger.warn('incident notifier without an outbox: Slack writes bypass rate limits and storm mode');
+    return createDirectSync({ client: options.client, store, channelOf, logger });
+  }
+
+  function track<T>(work: Promise<T>): Promise<T> {
+    pending.add(work);
+    void work.finally(() => pending.delete(work)).catch(() => undefined);
+    return work;
+  }
+
+  async function enqueue(incident: Incident, dirty: boolean, reply?: string): Promise<string | undefined> {
+    const { messageId } = await outbox!.syncIncident({
+      incidentId: incident.id,
+      channel: await channelOf(incident),
+      priority: incident.priority,
+      rootTs: incident.rootTs,
+      dirty,
+      reply: reply ? { text: reply } : undefined,
     });
-    chains.set(id, next);
-    void next.finally(() => {
-      if (chains.get(id) === next) chains.delete(id);
-    });
-    return next;
+    return messageId;
   }
 
-  async function postRoot(incident: Incident): Promise<Incident | undefined> {
-    if (!(await store.claimRootPost(incident.id, replicaId))) return waitForRoot(incident.id);
-    try {
-      const channel = await options.resolveChannel(options.channelFor(incident.priority));
-      const res = await client.chat.postMessage({
-        channel,
-        text: incidentText(incident),
-        blocks: renderIncidentBlocks(incident),
-        unfurl_links: false,
-      });
-      await store.setRootMessage(incident.id, res.channel as string, res.ts as string);
-      await store.appendTimeline(incident.id, { type: 'slack_thread_opened', channel: String(res.channel), ts: String(res.ts) });
-      const after = await store.get(incident.id);
-      // State moved on while we were posting: bring the message up to date.
-      if (after && after.version !== incident.version) await updateRoot(after);
-      return undefined;
-    } finally {
-      await store.releaseRootClaim(incident.id);
-    }
-  }
-
-  async function waitForRoot(id: string): Promise<Incident | undefined> {
-    const deadline = Date.now() + (options.rootWaitMs ?? 10_000);
-    while (Date.now() < deadline) {
-      const incident = await store.get(id);
-      if (incident?.rootTs) return incident;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    logger.warn({ incidentId: id }, 'root message not posted by another replica in time');
-    return undefined;
-  }
-
-  async function updateRoot(incident: Incident): Promise<void> {
-    await client.chat.update({
-      channel: incident.channel!,
-      ts: incident.rootTs!,
-      text: incidentText(incident),
-      blocks: renderIncidentBlocks(incident),
-    });
-  }
-
-  /** Brings the root message up to date and, if given, adds a reply to the thread. */
+  // Callers fire and forget: failures are logged, never thrown.
   function sync(id: string, reply?: string): Promise<void> {
-    return serialise(id, async () => {
-      let incident = await store.get(id);
-      if (!incident) return;
-      if (!incident.rootTs) {
-        const posted = await postRoot(incident);
-        if (!posted) {
-          incident = await store.get(id);
-          if (!incident?.rootTs) return;
-        } else {
-          incident = posted;
-          await updateRoot(incident);
-        }
-      } else {
-        await updateRoot(incident);
-      }
-      if (reply) await postReply(incident, reply);
-    });
+    return track(
+      (async () => {
+        const incident = await store.get(id);
+        if (incident) await enqueue(incident, true, reply);
+      })().catch((err) => logger.error({ err, incidentId: id }, 'could not queue the Slack sync of an incident')),
+    );
   }
 
-  async function postReply(incident: Incident, text: string): Promise<string | undefined> {
-    if (!incident.rootTs || !incident.channel) return undefined;
-    const res = await client.chat.postMessage({ channel: incident.channel, thread_ts: incident.rootTs, text });
-    return res.ts;
+  function postReply(incident: Incident, text: string): Promise<string | undefined> {
+    return track(enqueue(incident, false, text));
   }
 
-  /** Waits for every sync queued so far (graceful shutdown, tests). */
-  async function drain(): Promise<void> {
-    while (chains.size) await Promise.all([...chains.values()]);
+  async function drain(timeoutMs = options.drainTimeoutMs ?? 10_000): Promise<void> {
+    while (pending.size) await Promise.allSettled([...pending]);
+    if (!(await outbox!.idle(timeoutMs))) logger.warn({ timeoutMs }, 'slack outbox still has writes queued; they stay in Redis');
   }
 
   return { sync, postReply, drain };
 }
-
-export type IncidentNotifier = ReturnType<typeof createIncidentNotifier>;

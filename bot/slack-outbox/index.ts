@@ -1,0 +1,126 @@
+import crypto from 'node:crypto';
+import type { WebClient } from '@slack/web-api';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../lib/logger';
+import type { Registry } from '../../lib/metrics';
+import { createSlackOutboxProducer, LANE_TTL_SECONDS, priorityRank, type OutboxMessage, type OutboxPriority } from '../../lib/slack-outbox';
+import type { IncidentStore } from '../incident-store';
+import { SlackOutboxConfigSchema, type SlackOutboxConfig, type SlackOutboxConfigInput } from './config';
+import { createOutboxConsumer } from './consumer';
+import { createOutboxMetrics } from './metrics';
+import { DEPTH_LUA, SYNC_INCIDENT_LUA } from './scripts';
+import { createOutboxSender } from './sender';
+
+export { SlackOutboxConfigSchema, type SlackOutboxConfig, type SlackOutboxConfigInput } from './config';
+export { createOutboxWebClient } from './slack-client';
+
+export interface SlackOutboxDeps {
+  /** Shared connection (`maxRetriesPerRequest: null`); BullMQ duplicates it for blocking reads. */
+  redis: Redis;
+  /** REDIS_PREFIX. */
+  prefix: string;
+  /** A client from `createOutboxWebClient` (429s come back at once, no retries inside). */
+  client: WebClient;
+  store: IncidentStore;
+  logger: Logger;
+  registry: Registry;
+}
+
+export interface IncidentSyncRequest {
+  incidentId: string;
+  /** Channel id the incident's root goes to (ignored once the incident has a lane). */
+  channel: string;
+  priority: OutboxPriority;
+  /** The root message ts when the store already knows it. */
+  rootTs?: string;
+  /** The incident's state changed: edit its root message (or its digest line). */
+  dirty: boolean;
+  /** A reply for the incident's thread, after its root message. */
+  reply?: { text: string; blocks?: Array<Record<string, unknown>> };
+}
+
+/**
+ * The bot's Slack outbox: incident-aware producers (root, edits, replies,
+ * storm digests) plus the consumer that is the only caller of Slack's write
+ * methods. Unstarted until `start()`; workers enqueue through lib/slack-outbox.ts.
+ */
+export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: SlackOutboxDeps) {
+  const config: SlackOutboxConfig = SlackOutboxConfigSchema.parse(configInput);
+  const { redis, prefix, logger } = deps;
+  const producer = createSlackOutboxProducer({ connection: redis, prefix });
+  const keys = producer.keys;
+
+  async function depthAndLanes(): Promise<[number, number]> {
+    const [total, lanes] = (await redis.eval(DEPTH_LUA, 0, keys.base)) as [number, number];
+    return [Number(total), Number(lanes)];
+  }
+
+  const metrics = createOutboxMetrics(deps.registry, async () => (await depthAndLanes())[0]);
+  const sender = createOutboxSender({ client: deps.client, store: deps.store, redis, keys, config, metrics, logger });
+  const consumer = createOutboxConsumer({ connection: redis, prefix, config, producer, sender, logger });
+
+  /**
+   * Queues an incident's Slack work. The first request decides how it shows:
+   * its own root message, or a line in the channel's storm digest. Returns
+   * that mode and the reply's outbox id.
+   */
+  async function syncIncident(req: IncidentSyncRequest): Promise<{ mode: 'root' | 'digest'; messageId?: string }> {
+    const message: OutboxMessage | undefined = req.reply
+      ? { id: crypto.randomUUID(), text: req.reply.text, ...(req.reply.blocks ? { blocks: req.reply.blocks } : {}), enqueuedAt: Date.now() }
+      : undefined;
+    const [channel, generation, mode, rank] = (await redis.eval(
+      SYNC_INCIDENT_LUA,
+      0,
+      keys.base,
+      req.incidentId,
+      req.channel,
+      priorityRank(req.priority),
+      req.rootTs ?? '',
+      req.dirty ? '1' : '0',
+      message ? JSON.stringify(message) : '',
+      config.stormThresholdPerMinute,
+      config.digestSize,
+      config.digestWindowMs,
+      LANE_TTL_SECONDS,
+    )) as [string, string, 'root' | 'digest', number];
+    await producer.kick(channel, generation, Number(rank));
+    return { mode, messageId: message?.id };
+  }
+
+  /** Writes waiting, all channels (the `slack_outbox_depth` gauge). */
+  async function depth(): Promise<number> {
+    return (await depthAndLanes())[0];
+  }
+
+  /** Resolves true once no channel has a queued or in-flight write, false after `timeoutMs`. */
+  async function idle(timeoutMs = 10_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await depthAndLanes())[1] === 0) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async function close(): Promise<void> {
+    await consumer.close();
+    await producer.close();
+  }
+
+  return {
+    config,
+    syncIncident,
+    /** A reply or plain message (same API the workers use). */
+    reply: producer.reply,
+    start: consumer.start,
+    /** Stops consuming; queued writes stay in Redis for the next start (or another replica). */
+    close,
+    depth,
+    idle,
+    sweep: consumer.sweep,
+    metrics,
+    keys,
+  };
+}
+
+export type SlackOutbox = ReturnType<typeof createSlackOutbox>;

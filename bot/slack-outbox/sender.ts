@@ -1,0 +1,238 @@
+import type { WebClient } from '@slack/web-api';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../lib/logger';
+import { OutboxMessageSchema, type OutboxKeys } from '../../lib/slack-outbox';
+import { incidentText, renderIncidentBlocks } from '../incident-message';
+import type { Incident, IncidentStore } from '../incident-store';
+import type { SlackOutboxConfig } from './config';
+import { renderDigest } from './digest-message';
+import type { OutboxMetrics } from './metrics';
+import { classifyFailure, type CallFailure } from './slack-client';
+
+/** A write PICK_LUA handed out; its rate-limit slot is already taken. */
+export interface PickedWrite {
+  lane: string;
+  kind: 'incident' | 'digest' | 'plain';
+  mode: string;
+  op: 'root' | 'update' | 'reply';
+  /** The reply's JSON as stored (compared again at commit). */
+  message: string;
+  /** The lane's thread: the root or digest message ts, when known. */
+  thread: string;
+  /** Epoch ms the write has been waiting since (root requested, first unsent change). */
+  since?: number;
+  /** A claim an earlier attempt left on this root: it may have reached Slack. */
+  prevClaim: string;
+  digest: string;
+}
+
+export type WriteOutcome =
+  | { result: 'ok'; ts?: string }
+  | { result: 'ratelimited'; retryAfterMs: number }
+  | { result: 'retry'; keepClaim: boolean; reason: string }
+  | { result: 'drop'; reason: string };
+
+/** The check for an interrupted attempt's post failed: try later, keeping the claim. */
+class LookupFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LookupFailed';
+  }
+}
+
+class CallFailed extends Error {
+  constructor(readonly failure: CallFailure) {
+    super(failure.kind === 'ratelimited' ? 'ratelimited' : failure.reason);
+    this.name = 'CallFailed';
+  }
+}
+
+export interface OutboxSenderDeps {
+  client: WebClient;
+  store: IncidentStore;
+  redis: Redis;
+  keys: OutboxKeys;
+  config: SlackOutboxConfig;
+  metrics: OutboxMetrics;
+  logger: Logger;
+}
+
+/** Marker in a root or digest message's metadata: how a retry recognises its own earlier post. */
+const ROOT_EVENT = 'incident_root';
+const DIGEST_EVENT = 'incident_digest';
+
+/**
+ * Performs one picked write against Slack, rendering from the incident store
+ * at send time (so a coalesced edit shows the latest state), and reports the
+ * outcome for COMMIT_LUA. Never throws: every failure becomes an outcome.
+ */
+export function createOutboxSender(deps: OutboxSenderDeps) {
+  const { client, store, metrics, logger } = deps;
+
+  async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      const res = await fn();
+      metrics.calls.inc({ method, outcome: 'ok' });
+      return res;
+    } catch (err) {
+      const failure = classifyFailure(err);
+      metrics.calls.inc({ method, outcome: failure.kind === 'ratelimited' ? 'ratelimited' : 'error' });
+      if (failure.kind === 'ratelimited') metrics.ratelimited.inc({ method });
+      if (failure.kind === 'drop') metrics.dropped.inc({ method, error: failure.reason });
+      throw new CallFailed(failure);
+    }
+  }
+
+  function observe(kind: string, since: number | undefined): void {
+    if (since && Number.isFinite(since)) metrics.lag.observe({ kind }, Math.max(0, Date.now() - since) / 1000);
+  }
+
+  /** A message of ours carrying `marker` posted since `sinceMs`: an earlier attempt that did reach Slack. */
+  async function findPosted(channel: string, event: string, key: string, value: string, sinceMs: number): Promise<string | undefined> {
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page += 1) {
+      const res = await call('conversations.history', () =>
+        client.conversations.history({ channel, oldest: (sinceMs / 1000).toFixed(6), limit: 200, cursor, include_all_metadata: true }),
+      );
+      for (const m of res.messages ?? []) {
+        const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
+        if (meta?.event_type === event && meta.event_payload?.[key] === value && m.ts) return m.ts;
+      }
+      cursor = res.response_metadata?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    return undefined;
+  }
+
+  const claimTime = (claim: string) => Number(claim.split('@').pop()) || 0;
+
+  /** Looks for an interrupted attempt's post; a failed lookup keeps the claim and tries again later. */
+  async function earlierPost(channel: string, w: PickedWrite, event: string, key: string, value: string): Promise<string | undefined> {
+    if (!w.prevClaim) return undefined;
+    try {
+      return await findPosted(channel, event, key, value, claimTime(w.prevClaim) - 5000);
+    } catch (err) {
+      throw new LookupFailed((err as Error).message);
+    }
+  }
+
+  async function rootOfIncident(channel: string, w: PickedWrite): Promise<WriteOutcome> {
+    const incident = await store.get(w.lane);
+    if (!incident) return { result: 'drop', reason: 'incident_missing' };
+    if (incident.rootTs) return { result: 'ok', ts: incident.rootTs };
+    let ts = await earlierPost(channel, w, ROOT_EVENT, 'incident_id', incident.id);
+    if (ts) logger.warn({ incidentId: incident.id, ts }, 'root message of an interrupted attempt found in Slack: recording it, not posting again');
+    else {
+      const res = await call('chat.postMessage', () =>
+        client.chat.postMessage({
+          channel,
+          text: incidentText(incident),
+          blocks: renderIncidentBlocks(incident),
+          unfurl_links: false,
+          metadata: { event_type: ROOT_EVENT, event_payload: { incident_id: incident.id } },
+        }),
+      );
+      ts = String(res.ts);
+      observe('root', w.since);
+    }
+    if (await store.setRootMessage(incident.id, channel, ts)) {
+      await store.appendTimeline(incident.id, { type: 'slack_thread_opened', channel, ts });
+    } else {
+      logger.error({ incidentId: incident.id, ts }, 'another root message was recorded first: this one is extra');
+    }
+    return { result: 'ok', ts };
+  }
+
+  async function updateIncident(w: PickedWrite): Promise<WriteOutcome> {
+    const incident = await store.get(w.lane);
+    if (!incident?.rootTs || !incident.channel) return { result: 'drop', reason: 'no_root_message' };
+    await call('chat.update', () =>
+      client.chat.update({ channel: incident.channel!, ts: incident.rootTs!, text: incidentText(incident), blocks: renderIncidentBlocks(incident) }),
+    );
+    observe('update', w.since);
+    return { result: 'ok' };
+  }
+
+  async function reply(channel: string, w: PickedWrite): Promise<WriteOutcome> {
+    const parsed = OutboxMessageSchema.safeParse(JSON.parse(w.message || 'null'));
+    if (!parsed.success) return { result: 'drop', reason: 'invalid_message' };
+    const msg = parsed.data;
+    let thread: string | undefined = w.thread || undefined;
+    let text = msg.text;
+    if (w.kind === 'incident' && w.mode === 'digest') text = `*${w.lane}* · ${text}`;
+    else if (w.kind === 'incident') thread ??= (await store.get(w.lane))?.rootTs ?? msg.threadTs;
+    else thread = msg.threadTs;
+    if (w.kind === 'incident' && !thread) return { result: 'drop', reason: 'no_thread' };
+    await call('chat.postMessage', () =>
+      client.chat.postMessage({ channel, thread_ts: thread, text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}), unfurl_links: false }),
+    );
+    observe('reply', msg.enqueuedAt);
+    return { result: 'ok' };
+  }
+
+  async function digestMembers(lane: string): Promise<Incident[]> {
+    const ids = await deps.redis.zrange(`${deps.keys.lane(lane)}:members`, 0, -1);
+    const found = await Promise.all(ids.map((id) => store.get(id)));
+    return found.filter((i): i is Incident => i !== undefined);
+  }
+
+  /** Every listed incident without a thread of its own gets the digest as its thread (first writer wins). */
+  async function linkMembers(members: Incident[], channel: string, ts: string): Promise<void> {
+    for (const m of members) {
+      if (m.rootTs) continue;
+      if (await store.setRootMessage(m.id, channel, ts)) {
+        await store.appendTimeline(m.id, { type: 'slack_digest_listed', channel, ts });
+        metrics.digested.inc();
+      }
+    }
+  }
+
+  async function digest(channel: string, w: PickedWrite): Promise<WriteOutcome> {
+    const members = await digestMembers(w.lane);
+    const { text, blocks } = renderDigest(members, deps.config.stormThresholdPerMinute);
+    let ts = w.op === 'update' ? w.thread : undefined;
+    if (w.op === 'root') {
+      ts = await earlierPost(channel, w, DIGEST_EVENT, 'digest', w.lane);
+      if (!ts) {
+        const res = await call('chat.postMessage', () =>
+          client.chat.postMessage({ channel, text, blocks, unfurl_links: false, metadata: { event_type: DIGEST_EVENT, event_payload: { digest: w.lane } } }),
+        );
+        ts = String(res.ts);
+        observe('digest', w.since);
+      }
+    } else {
+      if (!ts) return { result: 'drop', reason: 'no_digest_message' };
+      await call('chat.update', () => client.chat.update({ channel, ts: ts!, text, blocks }));
+      observe('update', w.since);
+    }
+    await linkMembers(members, channel, ts);
+    return { result: 'ok', ts };
+  }
+
+  async function perform(channel: string, w: PickedWrite): Promise<WriteOutcome> {
+    try {
+      if (w.kind === 'digest') return await digest(channel, w);
+      if (w.op === 'root') return await rootOfIncident(channel, w);
+      if (w.op === 'update') return await updateIncident(w);
+      return await reply(channel, w);
+    } catch (err) {
+      if (err instanceof LookupFailed) {
+        logger.warn({ lane: w.lane, channel, reason: err.message }, 'could not check Slack for an interrupted root post; will retry');
+        return { result: 'retry', keepClaim: true, reason: err.message };
+      }
+      const failure: CallFailure =
+        err instanceof CallFailed ? err.failure : { kind: 'retry', unknownOutcome: true, reason: (err as Error).message ?? String(err) };
+      if (failure.kind === 'ratelimited') return { result: 'ratelimited', retryAfterMs: failure.retryAfterMs };
+      if (failure.kind === 'drop') {
+        logger.error({ lane: w.lane, op: w.op, channel, reason: failure.reason }, 'Slack refused an outbox write for good');
+        return { result: 'drop', reason: failure.reason };
+      }
+      logger.warn({ lane: w.lane, op: w.op, channel, reason: failure.reason }, 'outbox write failed; will retry');
+      return { result: 'retry', keepClaim: failure.unknownOutcome, reason: failure.reason };
+    }
+  }
+
+  return { perform };
+}
+
+export type OutboxSender = ReturnType<typeof createOutboxSender>;

@@ -1,0 +1,174 @@
+import crypto from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { ValidationError } from './errors';
+
+/**
+ * The producer side of the Slack outbox: every Slack write of the product (bot
+ * and workers) is a Redis record here, and the bot's outbox consumer
+ * (`bot/slack-outbox/`) is the only code that calls Slack's write methods.
+ *
+ * Shape in Redis (all under `<prefix>:outbox:`):
+ * - a *lane* per ordering unit (an incident, a storm digest, a plain channel
+ *   feed): a hash of its state (`lane:<id>`) and a FIFO list of replies
+ *   (`lane:<id>:ops`). Writes of one lane go out in order, one at a time.
+ * - per channel, the lanes that have work, in a sorted set scored by priority
+ *   then time (`ch:<channel>:ready`): P1 first, FIFO within a priority.
+ * - per channel, one BullMQ *pump* job at a time on the `slack-outbox` queue
+ *   (job id `pump-<channel>-<generation>`): it sends that channel's writes as
+ *   fast as the channel's limits allow. Its BullMQ priority is the best
+ *   priority waiting in the channel, so P1 channels are served first.
+ * Everything is in Redis: a restart loses nothing.
+ */
+
+/** The BullMQ queue every Slack write goes through. */
+export const SLACK_OUTBOX_QUEUE = 'slack-outbox';
+
+/** Slack channel ids (C…, G…, D…); names are resolved before they get here. Also BullMQ-id safe. */
+export const SlackChannelIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'expected a Slack channel id');
+export const SlackTsSchema = z.string().regex(/^\d+\.\d+$/, 'must be a Slack ts');
+/** Lane ids go into BullMQ job ids and Redis keys: no ':' and nothing exotic. */
+export const OutboxLaneIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,120}$/, 'letters, digits, _ . - only');
+
+export const OUTBOX_PRIORITIES = ['P1', 'P2', 'P3', 'P4'] as const;
+export type OutboxPriority = (typeof OUTBOX_PRIORITIES)[number];
+
+/** One reply (or plain channel message) waiting in a lane. */
+export const OutboxMessageSchema = z.object({
+  id: z.string().min(1),
+  text: z.string().min(1).max(40_000),
+  blocks: z.array(z.record(z.string(), z.unknown())).max(50).optional(),
+  /** Explicit thread; incident lanes use the incident's own thread when the bot knows it. */
+  threadTs: SlackTsSchema.optional(),
+  /** Epoch ms, for the send-lag histogram. */
+  enqueuedAt: z.number().int().nonnegative(),
+});
+export type OutboxMessage = z.infer<typeof OutboxMessageSchema>;
+
+/** The data of a pump job: which channel to drain. */
+export const OutboxPumpJobSchema = z.object({ channel: SlackChannelIdSchema });
+export type OutboxPumpJob = z.infer<typeof OutboxPumpJobSchema>;
+
+export const OutboxReplyInputSchema = z.object({
+  /** Ordering unit: an incident id keeps its replies in order behind its root message. @defaultValue `ch-<channel>` */
+  lane: OutboxLaneIdSchema.optional(),
+  channel: SlackChannelIdSchema,
+  threadTs: SlackTsSchema.optional(),
+  text: z.string().min(1).max(40_000),
+  blocks: z.array(z.record(z.string(), z.unknown())).max(50).optional(),
+  /** Priority of the lane; an existing lane keeps the one the bot gave it. */
+  priority: z.enum(OUTBOX_PRIORITIES).optional(),
+});
+export type OutboxReplyInput = z.input<typeof OutboxReplyInputSchema>;
+
+/** Key names, shared by producers and the consumer. */
+export function outboxKeys(prefix: string) {
+  const base = `${prefix}:outbox:`;
+  return {
+    /** Prefix that the Lua scripts build lane and channel keys from. */
+    base,
+    lane: (lane: string) => `${base}lane:${lane}`,
+    ops: (lane: string) => `${base}lane:${lane}:ops`,
+    ready: (channel: string) => `${base}ch:${channel}:ready`,
+    gen: (channel: string) => `${base}ch:${channel}:gen`,
+    channels: `${base}channels`,
+  };
+}
+
+export type OutboxKeys = ReturnType<typeof outboxKeys>;
+
+export const priorityRank = (p: OutboxPriority | undefined): number => (p ? OUTBOX_PRIORITIES.indexOf(p) + 1 : 0);
+
+/** A pump job's id: one live pump per channel and generation (see the consumer). */
+export const pumpJobId = (channel: string, generation: string | number) => `pump-${channel}-${generation}`;
+
+/*
+ * Appends one message to a lane and marks the lane ready in its channel. The
+ * lane's channel is write-once (the first writer decides), so a lane never
+ * moves between channels. Returns the channel, the pump generation and the
+ * lane's priority rank, for the caller to add the pump job.
+ */
+const ENQUEUE_MESSAGE_LUA = `
+local base, laneId, channel, rank, op, kind, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lane = base .. 'lane:' .. laneId
+redis.call('HSETNX', lane, 'channel', channel)
+redis.call('HSETNX', lane, 'kind', kind)
+local ch = redis.call('HGET', lane, 'channel')
+if rank > 0 then redis.call('HSET', lane, 'prio', rank) else rank = tonumber(redis.call('HGET', lane, 'prio') or '3') end
+redis.call('RPUSH', lane .. ':ops', op)
+redis.call('EXPIRE', lane, ttl)
+redis.call('EXPIRE', lane .. ':ops', ttl)
+redis.call('ZADD', base .. 'ch:' .. ch .. ':ready', 'LT', rank * 1e13 + now, laneId)
+redis.call('SADD', base .. 'channels', ch)
+return {ch, redis.call('GET', base .. 'ch:' .. ch .. ':gen') or '0', rank}
+`;
+
+/** How long an idle lane's state is kept (its claim and thread survive restarts well within this). */
+export const LANE_TTL_SECONDS = 30 * 24 * 3600;
+
+export interface SlackOutboxProducerOptions {
+  /** A connection with `maxRetriesPerRequest: null` (lib/redis.ts). */
+  connection: Redis;
+  /** REDIS_PREFIX: the outbox's keys and its BullMQ queue live under it. */
+  prefix: string;
+}
+
+/**
+ * Enqueues Slack writes; used by the bot (through its incident notifier) and by
+ * the workers (runbook results). Returns once the write is safely in Redis;
+ * the bot's consumer sends it when the channel's limits allow.
+ */
+export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
+  const { connection, prefix } = options;
+  const keys = outboxKeys(prefix);
+  const queue = new Queue<OutboxPumpJob>(SLACK_OUTBOX_QUEUE, { connection, prefix });
+  // A failed pump frees its id so the next enqueue (or the consumer's sweep) starts a new one.
+  const jobOptions = { removeOnComplete: true, removeOnFail: true, attempts: 5, backoff: { type: 'fixed', delay: 1000 } };
+
+  /** Makes sure a pump runs for `channel`. A no-op when the current generation's pump exists. */
+  async function kick(channel: string, generation: string | number, rank: number): Promise<void> {
+    await queue.add('pump', { channel }, { ...jobOptions, jobId: pumpJobId(channel, generation), priority: Math.max(1, rank) });
+  }
+
+  /** A reply in a thread (or a plain message when no thread is given). Returns the outbox message id. */
+  async function reply(input: OutboxReplyInput): Promise<string> {
+    const parsed = OutboxReplyInputSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new ValidationError(`invalid outbox message: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const data = parsed.data;
+    const message: OutboxMessage = {
+      id: crypto.randomUUID(),
+      text: data.text,
+      ...(data.blocks ? { blocks: data.blocks } : {}),
+      ...(data.threadTs ? { threadTs: data.threadTs } : {}),
+      enqueuedAt: Date.now(),
+    };
+    const lane = data.lane ?? `ch-${data.channel}`;
+    const kind = /^INC-\d+$/.test(lane) ? 'incident' : 'plain';
+    const [channel, generation, rank] = (await connection.eval(
+      ENQUEUE_MESSAGE_LUA,
+      0,
+      keys.base,
+      lane,
+      data.channel,
+      String(priorityRank(data.priority)),
+      JSON.stringify(message),
+      kind,
+      String(LANE_TTL_SECONDS),
+    )) as [string, string, number];
+    await kick(channel, generation, rank);
+    return message.id;
+  }
+
+  async function close(): Promise<void> {
+    await queue.close();
+  }
+
+  return { reply, kick, close, keys, queue };
+}
+
+export type SlackOutboxProducer = ReturnType<typeof createSlackOutboxProducer>;
