@@ -21,6 +21,7 @@ import { createOpsCommandRouter } from './commands/router';
 import { incidentVerbs } from './commands/incident-verbs';
 import type { OpsVerb } from './commands/types';
 import { createChannelResolver } from './slack-channels';
+import { createOutboxWebClient, createSlackOutbox, type SlackOutboxConfigInput } from './slack-outbox';
 
 export interface BotDeps {
   redis: Redis;
@@ -32,6 +33,8 @@ export interface BotDeps {
   escalation?: EscalationHooks;
   /** More `/ops` verbs (e.g. on-call). */
   extraVerbs?: OpsVerb[];
+  /** Slack outbox limits over the defaults (Slack's published ones); the storm threshold comes from the ops config. */
+  slackOutbox?: SlackOutboxConfigInput;
 }
 
 /**
@@ -60,8 +63,13 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   });
 
   const store = createIncidentStore({ redis, prefix: env.REDIS_PREFIX });
+  // Every Slack write goes through the outbox (limits, order, coalescing, storm digests).
+  const outbox = createSlackOutbox(
+    { stormThresholdPerMinute: config.storm.threshold_per_minute, ...deps.slackOutbox },
+    { redis, prefix: env.REDIS_PREFIX, client: createOutboxWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL), store, logger, registry },
+  );
   const notifier = createIncidentNotifier({
-    client: app.client,
+    outbox,
     store,
     resolveChannel: createChannelResolver(app.client),
     channelFor: (p) => config.channels[p],
@@ -116,6 +124,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   async function start(): Promise<RunningServer> {
     http = await listen(web, env.BOT_PORT, env.HOST);
     if (socketMode) await app.start();
+    await outbox.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
     return http;
@@ -125,10 +134,11 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     if (socketMode) await app.stop().catch(() => undefined);
     await http?.close();
     await notifier.drain();
+    await outbox.close();
     await queue.close();
   }
 
-  return { app, web, config, store, incidents, commands, intake, notifier, actions, registry, start, stop };
+  return { app, web, config, store, incidents, commands, intake, notifier, outbox, actions, registry, start, stop };
 }
 
 function ensureSlash(url: string): string {

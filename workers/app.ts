@@ -1,11 +1,11 @@
 import express from 'express';
-import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { listen, type RunningServer } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { createMcpClient, type McpClient } from '../lib/mcp-client';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
 import { closeRedis, createRedis } from '../lib/redis';
+import { createSlackOutboxProducer, type SlackOutboxProducer } from '../lib/slack-outbox';
 import type { WorkersEnv } from './config';
 import { createWorkerMetrics } from './metrics';
 import { createRunbookWorker } from './runbook-worker';
@@ -30,16 +30,16 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
         mint: { secret: env.JWT_SECRET!, subject: 'ops-workers', scope: 'ops:admin ops:read', issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
       },
     });
-  const slack = new WebClient(env.SLACK_BOT_TOKEN, {
-    slackApiUrl: env.SLACK_API_URL ? (env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/`) : undefined,
-  });
 
   let connection: Redis | undefined;
+  // Replies reach Slack through the bot's outbox, never from here.
+  let slack: SlackOutboxProducer | undefined;
   let worker: ReturnType<typeof createRunbookWorker> | undefined;
   let http: RunningServer | undefined;
 
   async function start(): Promise<RunningServer> {
     connection = createRedis(env.REDIS_URL);
+    slack = createSlackOutboxProducer({ connection, prefix: env.REDIS_PREFIX });
     worker = createRunbookWorker({ connection, prefix: env.REDIS_PREFIX, concurrency: env.WORKER_CONCURRENCY, mcp, slack, logger: deps.logger, metrics });
     const web = express();
     web.disable('x-powered-by');
@@ -55,6 +55,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
   async function stop(): Promise<void> {
     // close() waits for jobs in progress, so a Ctrl-C never cuts an action in half.
     await worker?.close();
+    await slack?.close();
     await http?.close();
     if (connection) await closeRedis(connection);
   }

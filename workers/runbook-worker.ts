@@ -1,8 +1,8 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { WebClient } from '@slack/web-api';
 import { QueueName, RunbookActionJobSchema, type RunbookActionJob, type RunbookActionName, type RunbookActionResult } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
+import type { SlackOutboxProducer } from '../lib/slack-outbox';
 import type { McpClient } from '../lib/mcp-client';
 import { runHealthCheck } from './handlers/health-check';
 import type { ActionOutcome } from './handlers/types';
@@ -13,7 +13,8 @@ export interface RunbookWorkerOptions {
   prefix: string;
   concurrency: number;
   mcp: McpClient;
-  slack: WebClient;
+  /** Thread replies go through the bot's Slack outbox (its limits and per-incident order). */
+  slack: Pick<SlackOutboxProducer, 'reply'>;
   logger: Logger;
   metrics: WorkerMetrics;
 }
@@ -40,9 +41,9 @@ function replyText(outcome: ActionOutcome): string {
 export function createRunbookWorker(options: RunbookWorkerOptions) {
   const { slack, logger, metrics } = options;
 
-  async function post(job: RunbookActionJob, text: string): Promise<string | undefined> {
-    const res = await slack.chat.postMessage({ channel: job.thread.channel, thread_ts: job.thread.threadTs, text });
-    return res.ts;
+  /** Queues the reply in the incident's outbox lane, behind anything the bot queued for it. */
+  async function post(job: RunbookActionJob, text: string): Promise<string> {
+    return slack.reply({ lane: job.incidentId, channel: job.thread.channel, threadTs: job.thread.threadTs, text });
   }
 
   async function process(job: Job<unknown>): Promise<RunbookActionResult> {
@@ -55,9 +56,9 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
     const stop = metrics.duration.startTimer({ action: data.action });
     try {
       const outcome = await HANDLERS[data.action](data, { mcp: options.mcp });
-      const replyTs = await post(data, replyText(outcome));
+      await post(data, replyText(outcome));
       metrics.jobs.inc({ action: data.action, outcome: outcome.ok ? 'success' : 'failure' });
-      return { ok: outcome.ok, summary: outcome.summary, replyTs };
+      return { ok: outcome.ok, summary: outcome.summary };
     } finally {
       stop();
     }
