@@ -1,7 +1,7 @@
 import type { Logger } from '../lib/logger';
 import type { AlertmanagerWebhook } from './alertmanager-payload';
 import type { IncidentNotifier } from './incident-notifier';
-import type { IncidentStore, IngestResult, NewIncidentMeta } from './incident-store';
+import type { IncidentStore, IngestResult, NewIncidentMeta, Priority } from './incident-store';
 import type { BotMetrics } from './metrics';
 import { routeIncident } from '../lib/ops-config-routing';
 import type { OpsConfig } from '../lib/ops-config';
@@ -13,6 +13,8 @@ export interface AlertIntakeOptions {
   config: OpsConfig;
   logger: Logger;
   metrics: BotMetrics;
+  /** The runbook's default priority for an alert name, used when labels say nothing. */
+  runbookPriority?: (alertname: string) => Priority | undefined;
   /** Called once when a notification opens a new incident (escalation starts here). */
   onOpened?: (incidentId: string) => Promise<void>;
   /** Called once when Alertmanager resolves an incident. */
@@ -56,7 +58,8 @@ export function createAlertIntake(options: AlertIntakeOptions) {
   async function receive(payload: AlertmanagerWebhook): Promise<IngestResult> {
     for (const alert of payload.alerts) metrics.alertsReceived.inc({ status: alert.status });
     const firing = payload.alerts.find((a) => a.status === 'firing') ?? payload.alerts[0]!;
-    const decision = decidePriority({ ...firing.labels, ...payload.commonLabels }, undefined, options.config);
+    const labels = { ...firing.labels, ...payload.commonLabels };
+    const decision = decidePriority(labels, options.runbookPriority?.(labels.alertname ?? ''), options.config);
     const result = await store.ingest(payload, metaFor(payload, decision, options.config));
     if (!result.incidentId) {
       logger.info({ groupKey: payload.groupKey }, 'resolved notification for no open incident: nothing to do');

@@ -8,6 +8,9 @@ import type { Logger } from '../lib/logger';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
 import { createAlertIntake } from './alert-intake';
 import { loadOpsConfig, type OpsConfig } from '../lib/ops-config';
+import { ConfigError } from '../lib/errors';
+import { loadRunbooks, runbookConfigProblems, RUNBOOKS_DIR } from '../lib/runbook';
+import { createRunbookRouter } from './runbook-routes';
 import { createAlertmanagerWebhookRouter } from './alertmanager-webhook';
 import type { BotEnv } from './config';
 import { createIncidentNotifier } from './incident-notifier';
@@ -48,6 +51,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const metrics = createBotMetrics(registry);
   const socketMode = Boolean(env.SLACK_APP_TOKEN);
   const config = deps.opsConfig ?? loadOpsConfig(env.OPS_CONFIG);
+  const runbooks = loadRunbooks(RUNBOOKS_DIR);
+  const runbookProblems = runbookConfigProblems(runbooks, config);
+  if (runbookProblems.length) throw new ConfigError(`runbooks disagree with the ops config: ${runbookProblems.join('; ')}`, runbookProblems);
 
   const web: Express = express();
   web.disable('x-powered-by');
@@ -81,6 +87,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     config,
     logger,
     metrics,
+    runbookPriority: (alertname) => runbooks.get(alertname)?.priority,
     onOpened: deps.escalation ? (id) => deps.escalation!.opened(id) : undefined,
     onResolved: deps.escalation ? (id) => deps.escalation!.resolved(id) : undefined,
   });
@@ -113,6 +120,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   });
 
   web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics }));
+  web.use(createRunbookRouter(runbooks, RUNBOOKS_DIR));
   web.get('/health', async (_req, res) => {
     const redisOk = await redis.ping().then(() => true, () => false);
     res.status(redisOk ? 200 : 503).json({ status: redisOk ? 'ok' : 'degraded', redis: redisOk, mode: socketMode ? 'socket' : 'http' });

@@ -76,6 +76,13 @@ describe('bot: Alertmanager webhook to Slack thread (real Redis, sandbox Slack, 
     expect(thread.some((m) => m.text.includes('Resolved'))).toBe(true);
   });
 
+  it("serves the runbooks the alert rules link to (runbook_url)", async () => {
+    const res = await fetch(`${botUrl}/runbooks/HighErrorRate.yaml`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^alert: HighErrorRate$/m);
+    expect((await fetch(`${botUrl}/runbooks/..%2Fpackage.json`)).status).toBe(404);
+  });
+
   it('routes warning alerts to #ops-alerts', async () => {
     const res = await post(firingFor('HighMemoryUsage', { severity: 'warning' }));
     const { incident } = (await res.json()) as { incident: string };
