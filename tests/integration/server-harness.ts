@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { mintToken } from '../../lib/jwt';
@@ -30,11 +32,13 @@ export interface TestServer {
 /**
  * A real server on port 0 with real Redis under a fresh prefix and a temp
  * dir for its files. Backends are none and finance tools off unless a test
- * passes its own.
+ * passes its own, or asks for `production: true`: then the server builds its
+ * backend layer from env (point ACCOUNT_SERVICE_URL / TRANSACTION_SERVICE_URL
+ * at the simulators) and registers the finance tools, exactly as main.ts does.
  */
 export async function startTestServer(
   envOverrides: Record<string, string> = {},
-  deps: Partial<Omit<McpFinancialServerDeps, 'redis'>> & { logger?: Logger } = {},
+  deps: Partial<Omit<McpFinancialServerDeps, 'redis'>> & { logger?: Logger; production?: boolean } = {},
 ): Promise<TestServer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mfo-server-'));
   const prefix = `test-${randomUUID()}`;
@@ -53,8 +57,8 @@ export async function startTestServer(
   const server = createMcpFinancialServer(env, {
     redis,
     logger: deps.logger ?? silentLogger(),
-    backends: deps.backends ?? noBackends(),
-    registrars: deps.registrars ?? [],
+    backends: deps.production ? undefined : (deps.backends ?? noBackends()),
+    registrars: deps.production ? undefined : (deps.registrars ?? []),
     registry: deps.registry,
     logRing: deps.logRing,
   });
@@ -117,6 +121,20 @@ export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
     cursor = next;
     if (keys.length > 0) await redis.del(...keys);
   } while (cursor !== '0');
+}
+
+const ROOT = path.join(__dirname, '..', '..');
+
+/** A token minted the operators' way: `npm run -s token -- --sub <sub> --scope "<scope>" --ttl <ttl>`. */
+export async function npmToken(scope: string, options: { sub?: string; ttl?: string; secret?: string } = {}): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    'npm',
+    ['run', '-s', 'token', '--', '--sub', options.sub ?? 'tester', '--scope', scope, '--ttl', options.ttl ?? '10m'],
+    { cwd: ROOT, env: { ...process.env, JWT_SECRET: options.secret ?? TEST_SECRET }, timeout: 30_000 },
+  );
+  const token = stdout.trim();
+  if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) throw new Error(`npm run token printed something else: ${stdout}`);
+  return token;
 }
 
 /** Raw JSON-RPC POST to /mcp, for the refusals the SDK client hides. */
