@@ -266,7 +266,7 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
       connection,
       prefix,
       concurrency: options.concurrency ?? 8,
-      settings: { backoffStrategy: (attemptsMade, type) => (type === BACKOFF_TYPE ? escalationBackoff(attemptsMade) : 1000) },
+      settings: { backoffStrategy: (attemptsMade, type, err) => (type === BACKOFF_TYPE ? escalationBackoff(attemptsMade, err) : 1000) },
     });
     worker.on('error', (err) => logger.error({ err }, 'escalation worker error'));
     worker.on('failed', (job, err) => {

@@ -49,7 +49,10 @@ export interface FiringDeps {
 export function createFiring(deps: FiringDeps) {
   const { config, store, state, logger, metrics } = deps;
 
-  /** Posts `text` once: claims the marker `what`, posts, marks it done; gives the claim back on failure. */
+  /**
+   * Posts `text` once: claims the marker, hands the reply to the notifier, marks it done; gives the claim back on
+   * failure. With the outbox the reply is queued behind the root message (or the storm digest), so the root need not exist yet.
+   */
   async function postOnce(
     incident: Incident,
     claim: (token: string) => Promise<string>,
@@ -57,7 +60,6 @@ export function createFiring(deps: FiringDeps) {
     release: (token: string) => Promise<void>,
     text: () => Promise<string>,
   ): Promise<boolean> {
-    if (!incident.rootTs || !incident.channel) throw new RetryLaterError(`${incident.id}: root message not in Slack yet`);
     const token = crypto.randomUUID();
     const outcome = await claim(token);
     if (outcome === 'busy') throw new RetryLaterError(`${incident.id}: another worker is posting this`);
@@ -65,11 +67,17 @@ export function createFiring(deps: FiringDeps) {
       logger.debug({ incidentId: incident.id, outcome }, 'escalation job no longer called for');
       return false;
     }
+    let ref: string | undefined;
     try {
-      await deps.notifier.postReply(incident, await text());
+      ref = await deps.notifier.postReply(incident, await text());
     } catch (err) {
       await release(token);
       throw err;
+    }
+    // No reference: the notifier could not place it (a direct notifier before the root message exists). Try again shortly.
+    if (ref === undefined) {
+      await release(token);
+      throw new RetryLaterError(`${incident.id}: the thread is not there yet`);
     }
     await done();
     return true;

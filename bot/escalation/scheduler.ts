@@ -29,13 +29,19 @@ export const BACKOFF_TYPE = 'escalation';
  * re-creates what is still due, and the fired marker stops any double.
  */
 const JOB_OPTIONS: JobsOptions = {
-  attempts: 30,
+  // About 3.5 minutes of retries: longer than a storm keeps a root message queued.
+  attempts: 60,
   backoff: { type: BACKOFF_TYPE },
   removeOnComplete: true,
   removeOnFail: true,
 };
 
-export function escalationBackoff(attemptsMade: number): number {
+/**
+ * Waiting for a thread (RetryLaterError) polls every 250 ms for 5 s, then every
+ * 5 s; anything else (Slack, Redis) backs off linearly to 5 s.
+ */
+export function escalationBackoff(attemptsMade: number, err?: Error): number {
+  if (err?.name === 'RetryLaterError') return attemptsMade <= 20 ? 250 : 5000;
   return Math.min(250 * attemptsMade, 5000);
 }
 

@@ -60,7 +60,7 @@ export async function createEscalationHarness(options: HarnessOptions = {}) {
   }
 
   /** Opens an incident through the real store, posts its root message, returns its id (the engine is not told). */
-  async function openIncident(priority: Priority, policy = config.escalation.by_priority[priority]): Promise<string> {
+  async function openIncident(priority: Priority, policy = config.escalation.by_priority[priority], postRoot = true): Promise<string> {
     nextChannel += 1;
     const channel = `esc-${nextChannel}`;
     channelForNext = channel;
@@ -77,7 +77,7 @@ export async function createEscalationHarness(options: HarnessOptions = {}) {
       runbookUrl: '',
       externalURL: '',
     });
-    await notifier.sync(result.incidentId);
+    if (postRoot) await notifier.sync(result.incidentId);
     channelOf.set(result.incidentId, channel);
     return result.incidentId;
   }

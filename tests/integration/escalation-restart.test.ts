@@ -109,10 +109,11 @@ describe('escalation across restarts and duplicate deliveries (real Redis, BullM
     // Step 1 again (already fired), and step 2 three times over, delivered at once: all before step 2 is due.
     await queue.add('step', step('r0-s0', new Date((await h.store.get(id))!.createdAt).toISOString()), { jobId: 'dup-a' });
     await queue.addBulk(['dup-b', 'dup-c', 'dup-d'].map((jobId) => ({ name: 'step', data: step('r0-s1', second.dueAt), opts: { jobId } })));
-    await sleep(300);
-    // Not early either: the copies wait for the due time.
-    expect(count(await h.escalations(id), 2)).toBe(0);
     await eventually(async () => count(await h.escalations(id), 2) >= 1, 10_000);
+    // Not early either: the copies waited for the due time.
+    const fired = (await h.store.timeline(id)).filter((e) => e.type === 'escalation_step' && e.step === 'r0-s1');
+    expect(fired).toHaveLength(1);
+    expect(new Date(fired[0]!.firedAt!).getTime()).toBeGreaterThanOrEqual(new Date(second.dueAt).getTime());
     await sleep(1000);
     const msgs = await h.escalations(id);
     expect([count(msgs, 1), count(msgs, 2)]).toEqual([1, 1]);

@@ -64,8 +64,10 @@ describe('escalation jobs', () => {
     expect(jobIds.step('INC:7', 1, 'r0-s0')).not.toContain(':');
   });
 
-  it('retries fast first, then every 5 s at most', () => {
-    expect([1, 2, 4, 30].map(escalationBackoff)).toEqual([250, 500, 1000, 5000]);
+  it('retries fast first, then every 5 s at most; waiting for a thread polls every 250 ms for a while', () => {
+    expect([1, 2, 4, 30].map((n) => escalationBackoff(n))).toEqual([250, 500, 1000, 5000]);
+    const waiting = Object.assign(new Error('no thread'), { name: 'RetryLaterError' });
+    expect([1, 5, 20, 21].map((n) => escalationBackoff(n, waiting))).toEqual([250, 250, 250, 5000]);
   });
 
   it('the payload schema refuses what is not a job of ours', () => {
