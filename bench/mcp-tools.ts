@@ -21,8 +21,9 @@
  * per round (target >= 0.8).
  *
  * The run is bounded (warm-up + S per target + a hard stop) and the children
- * exit when this process does. --profile writes a V8 CPU profile of `ours`
- * to $TMPDIR/mfo-bench-profiles/ (open it in Chrome DevTools).
+ * exit when this process does. --profile writes V8 CPU profiles of `ours` and
+ * `bare` to $TMPDIR/mfo-bench-profiles/ (file names carry the pid printed at
+ * start); read them with `npx tsx bench/profile-summary.ts <file>` or Chrome DevTools.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   const profileArgs = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const [ours, bare] = await Promise.all([
     startRole('ours', ['--secret', secret, '--account', sims.urls.account!, '--transaction', sims.urls.transaction!, '--redis-url', o.redisUrl], profileArgs),
-    startRole('bare', []),
+    startRole('bare', [], profileArgs),
   ]);
   const accounts = (await (await fetch(`${sims.urls.account}/accounts?limit=1`)).json()) as { accounts: Array<{ id: string }> };
   const accountId = accounts.accounts[0]!.id;
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
   const bareTarget: LoadTarget & { cpu: string[] } = {
     cpu: ['bare'], label: 'bare SDK noop', url: bare.urls.mcp!, headers: {}, tool: 'noop', args: { accountId } };
 
-  if (o.profile) console.log(`CPU profile of ours goes to ${PROFILE_DIR}`);
+  if (o.profile) console.log(`CPU profiles go to ${PROFILE_DIR}: ours pid ${pids.get('ours')}, bare pid ${pids.get('bare')}`);
   console.log(
     `bench/mcp-tools: ${o.clients} clients, ${o.seconds}s per target in ${o.rounds} interleaved rounds (+${o.warmup}s warm-up each), node ${process.version}, ${os.cpus().length} CPUs`,
   );
