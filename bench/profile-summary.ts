@@ -7,8 +7,8 @@
  * and by function, then inclusive time by function (each function counted once
  * per sample however deep it recurses), filtered by --match when given, e.g.
  * `--match 'server/|axios|jose'` to see what our own code and its libraries cost.
- * Percentages are of all sampled time, start-up included: compare two profiles
- * of the same run length, not absolute figures.
+ * Percentages are of the busy sampled time (idle samples left out), start-up
+ * included: compare two profiles of the same run length, not absolute figures.
  */
 import fs from 'node:fs';
 
@@ -42,6 +42,7 @@ export function summarize(profile: CpuProfile, options: { top: number; match?: R
   const selfTime = new Map<number, number>();
   let total = 0;
   profile.samples.forEach((id, i) => {
+    if (byId.get(id)!.callFrame.functionName === '(idle)') return;
     const dt = profile.timeDeltas[i] ?? 0;
     selfTime.set(id, (selfTime.get(id) ?? 0) + dt);
     total += dt;
@@ -73,7 +74,7 @@ export function summarize(profile: CpuProfile, options: { top: number; match?: R
       .slice(0, options.top)
       .map(([k, t]) => `${pct(t)}  ${k}`);
   return [
-    `sampled ${(total / 1e6).toFixed(2)} s`,
+    `busy ${(total / 1e6).toFixed(2)} s sampled`,
     '--- self time by module',
     ...top(selfByModule),
     '--- self time by function',
