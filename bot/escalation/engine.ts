@@ -158,9 +158,16 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     await state.expire(id);
   }
 
-  /** Pauses the chain; at `until` it starts over unless acknowledged or resolved by then. The SLA clock keeps running. */
+  /**
+   * Pauses the chain; at `until` it starts over unless acknowledged or resolved by then. An acknowledged incident
+   * that is snoozed is no longer acknowledged (the store moves it to "snoozed"), so it too starts over at `until`.
+   * The SLA clock keeps running.
+   */
   async function snoozed(id: string, until: Date): Promise<void> {
-    const t = await state.transition(id, CHAIN, { from: ['running', 'paused'], fields: { status: 'paused', resumeAt: until.toISOString() }, bump: true });
+    const incident = await store.get(id);
+    if (!incident || incident.state === 'resolved') return;
+    const fields = { status: 'paused', resumeAt: until.toISOString() };
+    const t = await state.transition(id, CHAIN, { from: ['running', 'paused', 'stopped'], fields, bump: true });
     if (!t.ok) return;
     await scheduler.cancelStale(id, CHAIN, t.gen);
     await scheduler.scheduleResume(id, t.gen, until);

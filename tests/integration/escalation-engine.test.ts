@@ -82,7 +82,7 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
     expect(await metric('sla_breaches_total', { priority: 'P1' })).toBe(1);
     const histogram = (await h.registry.getSingleMetric('escalation_step_lag_seconds')!.get()).values as Array<{ metricName?: string; value: number }>;
     expect(histogram.find((v) => v.metricName === 'escalation_step_lag_seconds_count')!.value).toBeGreaterThanOrEqual(12);
-  });
+   }, 40_000);
 
   it('a step due before the root message reached Slack waits for the thread, then fires once', async () => {
     const id = await h.openIncident('P1', 'critical', false);
@@ -263,5 +263,25 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
       await h.setState(id, 'resolved');
       await engine.resolved(id);
     }
+  });
+
+  it('an acknowledged incident that is snoozed (it is no longer acknowledged) starts over when the snooze ends', async () => {
+    const id = await h.openIncident('P1');
+    await engine.opened(id);
+    await eventually(async () => (await h.escalations(id)).length >= 1, 10_000);
+    await h.setState(id, 'acknowledged', { acknowledgedAt: new Date().toISOString() });
+    await engine.acknowledged(id);
+    const until = new Date(Date.now() + 800);
+    await h.setState(id, 'snoozed', { snoozedUntil: until.toISOString() });
+    await engine.snoozed(id, until);
+    const again = await eventually(async () => {
+      const after = (await firedSteps(id)).filter((e) => new Date(e.dueAt!).getTime() >= until.getTime());
+      return after.length >= 1 ? after : undefined;
+    }, 10_000);
+    expect(again[0]!.step).toBe('r0-s0');
+    // The SLA clock stopped as met at the ack and stays so.
+    expect((await engine.inspect(id)).slaStatus).toBe('met');
+    await h.setState(id, 'resolved');
+    await engine.resolved(id);
   });
 });
