@@ -18,7 +18,9 @@ import { createIncidentStore } from './incident-store';
 import { createBotMetrics } from './metrics';
 import { createRunbookActions } from './runbook-actions';
 import { createSilenceClient } from './alertmanager-silences';
-import { createIncidentService, type EscalationHooks } from './incident-service';
+import { createIncidentService } from './incident-service';
+import { createEscalationEngine } from './escalation/engine';
+import { oncallVerbs } from './commands/oncall-verbs';
 import { registerIncidentButtons } from './incident-buttons';
 import { createOpsCommandRouter } from './commands/router';
 import { incidentVerbs } from './commands/incident-verbs';
@@ -32,8 +34,8 @@ export interface BotDeps {
   registry?: Registry;
   /** The ops config; read from OPS_CONFIG (or the built-in default) when not given. */
   opsConfig?: OpsConfig;
-  /** Escalation engine hooks; none means no escalation (tests of other parts). */
-  escalation?: EscalationHooks;
+  /** Escalation: on by default; `false` turns it off (tests of other parts). */
+  escalation?: false;
   /** More `/ops` verbs (e.g. on-call). */
   extraVerbs?: OpsVerb[];
   /** Slack outbox limits over the defaults (Slack's published ones); the storm threshold comes from the ops config. */
@@ -81,6 +83,20 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     channelFor: (p) => config.channels[p],
     logger,
   });
+  const escalation =
+    deps.escalation === false
+      ? undefined
+      : createEscalationEngine({
+          connection: redis,
+          prefix: env.REDIS_PREFIX,
+          config,
+          timeScale: env.ESCALATION_TIME_SCALE,
+          store,
+          notifier,
+          client: app.client,
+          logger,
+          registry,
+        });
   const intake = createAlertIntake({
     store,
     notifier,
@@ -88,8 +104,8 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     logger,
     metrics,
     runbookPriority: (alertname) => runbooks.get(alertname)?.priority,
-    onOpened: deps.escalation ? (id) => deps.escalation!.opened(id) : undefined,
-    onResolved: deps.escalation ? (id) => deps.escalation!.resolved(id) : undefined,
+    onOpened: escalation && ((id) => escalation.opened(id)),
+    onResolved: escalation && ((id) => escalation.resolved(id)),
   });
   const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
     connection: redis,
@@ -99,7 +115,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const actions = createRunbookActions({ store, notifier, queue, logger, metrics, config });
   actions.register(app);
   const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
-  const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation: deps.escalation });
+  const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation });
   registerIncidentButtons(app, { service: incidents, config, logger });
   let workspaceUrl: string | undefined;
   const slackUrl = async () => {
@@ -107,7 +123,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     return workspaceUrl;
   };
   const commands = createOpsCommandRouter({
-    verbs: [...incidentVerbs({ service: incidents, store, slackUrl }), actions.runVerb, ...(deps.extraVerbs ?? [])],
+    verbs: [...incidentVerbs({ service: incidents, store, slackUrl }), actions.runVerb, ...oncallVerbs, ...(deps.extraVerbs ?? [])],
     config,
     redis,
     prefix: env.REDIS_PREFIX,
@@ -141,12 +157,13 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   async function stop(): Promise<void> {
     if (socketMode) await app.stop().catch(() => undefined);
     await http?.close();
+    await escalation?.stop();
     await notifier.drain();
     await outbox.close();
     await queue.close();
   }
 
-  return { app, web, config, store, incidents, commands, intake, notifier, outbox, actions, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, registry, start, stop };
 }
 
 function ensureSlash(url: string): string {

@@ -2,6 +2,7 @@ import { CodedError, ErrorCode } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import type { OpsConfig } from '../lib/ops-config';
 import { durationSeconds } from '../lib/jwt';
+import { routeIncident } from '../lib/ops-config-routing';
 import { matchersFor, type SilenceClient } from './alertmanager-silences';
 import type { IncidentNotifier } from './incident-notifier';
 import type { Incident, IncidentState, IncidentStore, Priority } from './incident-store';
@@ -169,7 +170,8 @@ export function createIncidentService(options: IncidentServiceOptions) {
     if (!/^P[1-4]$/.test(priority)) throw new IncidentActionError(ErrorCode.ValidationFailed, 'priority must be P1, P2, P3 or P4');
     const incident = await load(id);
     if (incident.priority === priority) throw new IncidentActionError(ErrorCode.Conflict, `${id} is already ${priority}`);
-    const policy = options.config.escalation.by_priority[priority];
+    // Re-route with the new priority so a label rule (e.g. security) keeps its policy.
+    const policy = routeIncident(incident.labels, priority, options.config).policy;
     const r = await store.transition(id, {
       from: OPEN,
       fields: { priority, priorityRule: `reclassified by ${actor.name}`, policy },
