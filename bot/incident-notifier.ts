@@ -41,8 +41,20 @@ export function createIncidentNotifier(options: IncidentNotifierOptions): Incide
   const { store, logger, outbox } = options;
   const pending = new Set<Promise<unknown>>();
 
+  // One lookup per channel name at a time: a storm's first webhooks all miss the resolver's cache at once,
+  // and conversations.list is a Tier 2 method.
+  const resolving = new Map<string, Promise<string>>();
+  function resolveOnce(name: string): Promise<string> {
+    let pendingLookup = resolving.get(name);
+    if (!pendingLookup) {
+      pendingLookup = options.resolveChannel(name).finally(() => resolving.delete(name));
+      resolving.set(name, pendingLookup);
+    }
+    return pendingLookup;
+  }
+
   async function channelOf(incident: Incident): Promise<string> {
-    return incident.channel ?? options.resolveChannel(incident.route || options.channelFor(incident.priority));
+    return incident.channel ?? resolveOnce(incident.route || options.channelFor(incident.priority));
   }
 
   if (!outbox) {

@@ -41,6 +41,8 @@ export const OutboxMessageSchema = z.object({
   blocks: z.array(z.record(z.string(), z.unknown())).max(50).optional(),
   /** Explicit thread; incident lanes use the incident's own thread when the bot knows it. */
   threadTs: SlackTsSchema.optional(),
+  /** The incident it is about: a storm digest's thread prefixes each reply with it. */
+  incidentId: z.string().regex(/^INC-\d+$/).optional(),
   /** Epoch ms, for the send-lag histogram. */
   enqueuedAt: z.number().int().nonnegative(),
 });
@@ -86,8 +88,9 @@ export const pumpJobId = (channel: string, generation: string | number) => `pump
 /*
  * Appends one message to a lane and marks the lane ready in its channel. The
  * lane's channel is write-once (the first writer decides), so a lane never
- * moves between channels. Returns the channel, the pump generation and the
- * lane's priority rank, for the caller to add the pump job.
+ * moves between channels. An incident listed in a storm digest has its replies
+ * queued on the digest's lane (its thread). Returns the channel, the pump
+ * generation and the lane's priority rank, for the caller to add the pump job.
  */
 const ENQUEUE_MESSAGE_LUA = `
 local base, laneId, channel, rank, op, kind, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
@@ -98,6 +101,11 @@ redis.call('HSETNX', lane, 'channel', channel)
 redis.call('HSETNX', lane, 'kind', kind)
 local ch = redis.call('HGET', lane, 'channel')
 if rank > 0 then redis.call('HSET', lane, 'prio', rank) else rank = tonumber(redis.call('HGET', lane, 'prio') or '3') end
+if redis.call('HGET', lane, 'mode') == 'digest' then
+  laneId = redis.call('HGET', lane, 'digest')
+  lane = base .. 'lane:' .. laneId
+  rank = math.min(rank, tonumber(redis.call('HGET', lane, 'prio') or '3'))
+end
 redis.call('RPUSH', lane .. ':ops', op)
 redis.call('EXPIRE', lane, ttl)
 redis.call('EXPIRE', lane .. ':ops', ttl)
@@ -149,6 +157,7 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
     };
     const lane = data.lane ?? `ch-${data.channel}`;
     const kind = /^INC-\d+$/.test(lane) ? 'incident' : 'plain';
+    if (kind === 'incident') message.incidentId = lane;
     const [channel, generation, rank] = (await connection.eval(
       ENQUEUE_MESSAGE_LUA,
       0,

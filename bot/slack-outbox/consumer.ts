@@ -16,6 +16,9 @@ export interface OutboxConsumerDeps {
   logger: Logger;
 }
 
+/** Replies a digest thread may take in one post. */
+const REPLY_BATCH = 20;
+
 type Pick = { type: 'empty' } | { type: 'wait'; ms: number } | ({ type: 'op' } & PickedWrite);
 
 /**
@@ -47,17 +50,18 @@ export function createOutboxConsumer(deps: OutboxConsumerDeps) {
       100,
       config.inFlightLeaseMs,
       owner,
+      REPLY_BATCH,
     )) as string[];
     if (r[0] === 'empty') return { type: 'empty' };
     if (r[0] === 'wait') return { type: 'wait', ms: Number(r[1]) };
-    const [, lane, kind, mode, op, message, thread, since, prevClaim, digest] = r as string[];
+    const [, lane, kind, mode, op, messages, thread, since, prevClaim, digest] = r as string[];
     return {
       type: 'op',
       lane: lane!,
       kind: kind as PickedWrite['kind'],
       mode: mode!,
       op: op as PickedWrite['op'],
-      message: message!,
+      messages: messages ? (JSON.parse(messages) as string[]) : [],
       thread: thread!,
       since: since ? Number(since) : undefined,
       prevClaim: prevClaim!,
@@ -74,12 +78,14 @@ export function createOutboxConsumer(deps: OutboxConsumerDeps) {
       w.lane,
       w.op,
       outcome.result,
-      w.message,
+      w.messages[0] ?? '',
       outcome.result === 'ok' ? (outcome.ts ?? '') : '',
       outcome.result === 'ratelimited' ? outcome.retryAfterMs : 0,
       config.retryBaseMs,
       config.retryMaxMs,
       outcome.result === 'retry' && outcome.keepClaim ? '1' : '0',
+      // Replies sent (ok) or refused for good (drop) leave the list.
+      outcome.result === 'ok' || outcome.result === 'drop' ? (outcome.consumed ?? 1) : 0,
     );
   }
 

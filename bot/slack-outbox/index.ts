@@ -66,7 +66,13 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
    */
   async function syncIncident(req: IncidentSyncRequest): Promise<{ mode: 'root' | 'digest'; messageId?: string }> {
     const message: OutboxMessage | undefined = req.reply
-      ? { id: crypto.randomUUID(), text: req.reply.text, ...(req.reply.blocks ? { blocks: req.reply.blocks } : {}), enqueuedAt: Date.now() }
+      ? {
+          id: crypto.randomUUID(),
+          text: req.reply.text,
+          ...(req.reply.blocks ? { blocks: req.reply.blocks } : {}),
+          incidentId: req.incidentId,
+          enqueuedAt: Date.now(),
+        }
       : undefined;
     const [channel, generation, mode, rank] = (await redis.eval(
       SYNC_INCIDENT_LUA,

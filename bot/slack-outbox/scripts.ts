@@ -74,19 +74,25 @@ local pumpRank = rank
 if mode == 'digest' then
   local cur = redis.call('HGET', lane, 'digest')
   local dk = base .. 'lane:' .. cur
-  if (wantDirty or joined) and redis.call('HGET', dk, 'root') ~= 'pending' then markDirty(dk) end
+  -- Dirty even while the post is pending: a post already picked may have rendered the old state.
+  if wantDirty or joined then markDirty(dk) end
   local drank = tonumber(redis.call('HGET', dk, 'prio') or rank)
   if rank < drank then redis.call('HSET', dk, 'prio', rank); drank = rank end
-  if redis.call('HGET', dk, 'root') == 'pending' or redis.call('HGET', dk, 'dirty') == '1' then
+  if redis.call('HGET', dk, 'root') == 'pending' or redis.call('HGET', dk, 'dirty') == '1' or op ~= '' then
     redis.call('ZADD', ready, 'LT', drank * 1e13 + now, cur)
     if drank < pumpRank then pumpRank = drank end
   end
-elseif wantDirty and redis.call('HGET', lane, 'root') == 'done' then
+elseif wantDirty and redis.call('HGET', lane, 'root') ~= 'failed' then
+  -- Marked even while the root is pending: picking the root clears it before rendering,
+  -- so a change that lands after the render leaves it set and gets its edit.
   markDirty(lane)
 end
 if op ~= '' then
-  redis.call('RPUSH', lane .. ':ops', op)
-  redis.call('EXPIRE', lane .. ':ops', ttl)
+  -- A digest's incident replies in the digest's thread: its lane keeps them in order.
+  local target = lane
+  if mode == 'digest' then target = base .. 'lane:' .. redis.call('HGET', lane, 'digest') end
+  redis.call('RPUSH', target .. ':ops', op)
+  redis.call('EXPIRE', target .. ':ops', ttl)
 end
 if redis.call('HGET', lane, 'root') == 'pending' or redis.call('HGET', lane, 'dirty') == '1' or redis.call('LLEN', lane .. ':ops') > 0 then
   redis.call('ZADD', ready, 'LT', rank * 1e13 + now, id)
@@ -106,12 +112,12 @@ return {ch, redis.call('GET', chBase .. 'gen') or '0', mode, pumpRank}
  * A root post is claimed here, before it is sent; a claim left by an earlier
  * attempt comes back as `prevClaim` (the caller checks Slack before posting).
  * Returns {'empty'} (the pump generation moves on), {'wait', ms}, or
- * {'op', lane, kind, mode, op, message, thread, since, prevClaim, digest}.
+ * {'op', lane, kind, mode, op, messages (JSON array of queued replies), thread, since, prevClaim, digest}.
  */
 export const PICK_LUA = `${NOW}
 local base, ch = ARGV[1], ARGV[2]
 local postInterval, perMin, burst = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local editInterval, scan, lease, owner = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
+local editInterval, scan, lease, owner, batch = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])
 local chBase = base .. 'ch:' .. ch .. ':'
 local ready = chBase .. 'ready'
 local lanes = redis.call('ZRANGE', ready, 0, scan - 1)
@@ -142,7 +148,8 @@ for _, laneId in ipairs(lanes) do
     local post, thread = nil, h[9]
     -- An incident's writes keep their order: the edit goes once the replies queued
     -- before it are out, so a reply describing a change is never behind the edit showing it.
-    local upd = dirty and not rootPending and nops == 0
+    -- A digest's edits are its own business and never wait for its thread.
+    local upd = dirty and not rootPending and (nops == 0 or h[1] == 'digest')
     if rootPending then post = 'root'
     elseif nops > 0 then
       if h[2] == 'digest' then
@@ -171,8 +178,11 @@ for _, laneId in ipairs(lanes) do
           prevClaim = h[10] or ''
           if prevClaim == '' then redis.call('HSET', lk, 'claim', owner .. '@' .. now) end
           since = h[12] or ''
+        elseif h[1] == 'digest' then
+          -- A digest thread takes the replies of many incidents: several go out in one post.
+          op = cjson.encode(redis.call('LRANGE', lk .. ':ops', 0, batch - 1))
         else
-          op = redis.call('LINDEX', lk .. ':ops', 0)
+          op = cjson.encode({redis.call('LINDEX', lk .. ':ops', 0)})
         end
       end
       return {'op', laneId, h[1] or 'plain', h[2] or '', chosen, op, thread or '', since, prevClaim, h[8] or ''}
@@ -202,12 +212,13 @@ return {'wait', wait}
  */
 export const COMMIT_LUA = `${NOW}
 local base, ch, laneId, opName, result = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local opJson, ts, retryAfter = ARGV[6], ARGV[7], tonumber(ARGV[8])
-local backoffBase, backoffMax, keepClaim = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11] == '1'
+local first, ts, retryAfter = ARGV[6], ARGV[7], tonumber(ARGV[8])
+local backoffBase, backoffMax, keepClaim, count = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11] == '1', tonumber(ARGV[12])
 local lk = base .. 'lane:' .. laneId
 local chBase = base .. 'ch:' .. ch .. ':'
+-- Removes the replies that were sent, if they are still first in line (a duplicate pump may have sent them).
 local function popIfHead()
-  if opJson ~= '' and redis.call('LINDEX', lk .. ':ops', 0) == opJson then redis.call('LPOP', lk .. ':ops') end
+  if first ~= '' and count > 0 and redis.call('LINDEX', lk .. ':ops', 0) == first then redis.call('LTRIM', lk .. ':ops', count, -1) end
 end
 local function restoreDirty()
   if redis.call('HGET', lk, 'dirty') ~= '1' then redis.call('HSET', lk, 'dirty', '1', 'dirtyAt', now) end
@@ -269,8 +280,7 @@ for _, ch in ipairs(redis.call('SMEMBERS', base .. 'channels')) do
     local lk = base .. 'lane:' .. laneId
     local h = redis.call('HMGET', lk, 'root', 'dirty')
     total = total + redis.call('LLEN', lk .. ':ops')
-    if h[1] == 'pending' then total = total + 1 end
-    if h[2] == '1' then total = total + 1 end
+    if h[1] == 'pending' then total = total + 1 elseif h[2] == '1' then total = total + 1 end
   end
 end
 return {total, lanes}

@@ -1,7 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
-import { OutboxMessageSchema, type OutboxKeys } from '../../lib/slack-outbox';
+import { OutboxMessageSchema, type OutboxKeys, type OutboxMessage } from '../../lib/slack-outbox';
 import { incidentText, renderIncidentBlocks } from '../incident-message';
 import type { Incident, IncidentStore } from '../incident-store';
 import type { SlackOutboxConfig } from './config';
@@ -15,8 +15,8 @@ export interface PickedWrite {
   kind: 'incident' | 'digest' | 'plain';
   mode: string;
   op: 'root' | 'update' | 'reply';
-  /** The reply's JSON as stored (compared again at commit). */
-  message: string;
+  /** Queued replies as stored, first in line first (one, or a batch for a digest thread). */
+  messages: string[];
   /** The lane's thread: the root or digest message ts, when known. */
   thread: string;
   /** Epoch ms the write has been waiting since (root requested, first unsent change). */
@@ -26,11 +26,15 @@ export interface PickedWrite {
   digest: string;
 }
 
+/** `consumed`: how many of the picked replies went out (or were refused) and leave the list. */
 export type WriteOutcome =
-  | { result: 'ok'; ts?: string }
+  | { result: 'ok'; ts?: string; consumed?: number }
   | { result: 'ratelimited'; retryAfterMs: number }
   | { result: 'retry'; keepClaim: boolean; reason: string }
-  | { result: 'drop'; reason: string };
+  | { result: 'drop'; reason: string; consumed?: number };
+
+/** A batched post stays readable (Slack shows 4,000 characters before "show more"). */
+const BATCH_TEXT_MAX = 3500;
 
 /** The check for an interrupted attempt's post failed: try later, keeping the claim. */
 class LookupFailed extends Error {
@@ -153,21 +157,64 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     return { result: 'ok' };
   }
 
+  function parseMessage(raw: string | undefined): OutboxMessage | undefined {
+    try {
+      const parsed = OutboxMessageSchema.safeParse(JSON.parse(raw ?? 'null'));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  const labelled = (msg: OutboxMessage) => (msg.incidentId ? `*${msg.incidentId}* · ${msg.text}` : msg.text);
+
   async function reply(channel: string, w: PickedWrite): Promise<WriteOutcome> {
-    const parsed = OutboxMessageSchema.safeParse(JSON.parse(w.message || 'null'));
-    if (!parsed.success) return { result: 'drop', reason: 'invalid_message' };
-    const msg = parsed.data;
+    const msg = parseMessage(w.messages[0]);
+    if (!msg) return { result: 'drop', reason: 'invalid_message', consumed: 1 };
     let thread: string | undefined = w.thread || undefined;
     let text = msg.text;
-    if (w.kind === 'incident' && w.mode === 'digest') text = `*${w.lane}* · ${text}`;
+    if (w.kind === 'incident' && w.mode === 'digest') text = labelled(msg);
     else if (w.kind === 'incident') thread ??= (await store.get(w.lane))?.rootTs ?? msg.threadTs;
     else thread = msg.threadTs;
-    if (w.kind === 'incident' && !thread) return { result: 'drop', reason: 'no_thread' };
+    if (w.kind === 'incident' && !thread) return { result: 'drop', reason: 'no_thread', consumed: 1 };
     await call('chat.postMessage', () =>
       client.chat.postMessage({ channel, thread_ts: thread, text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}), unfurl_links: false }),
     );
     observe('reply', msg.enqueuedAt);
-    return { result: 'ok' };
+    return { result: 'ok', consumed: 1 };
+  }
+
+  /**
+   * Replies of a digest's incidents, in the digest's thread: as many queued
+   * text replies as fit go out in one post, each line led by its incident id,
+   * so the thread keeps up with a storm at one post a second.
+   */
+  async function digestReplies(channel: string, w: PickedWrite): Promise<WriteOutcome> {
+    const batch: OutboxMessage[] = [];
+    let length = 0;
+    for (const raw of w.messages) {
+      const msg = parseMessage(raw);
+      if (!msg) {
+        if (batch.length === 0) return { result: 'drop', reason: 'invalid_message', consumed: 1 };
+        break;
+      }
+      const line = labelled(msg);
+      if (batch.length > 0 && (msg.blocks || batch[0]!.blocks || length + 1 + line.length > BATCH_TEXT_MAX)) break;
+      batch.push(msg);
+      length += line.length + 1;
+    }
+    const first = batch[0]!;
+    await call('chat.postMessage', () =>
+      client.chat.postMessage({
+        channel,
+        thread_ts: w.thread,
+        text: batch.map(labelled).join('\n'),
+        ...(first.blocks ? { blocks: first.blocks as never } : {}),
+        unfurl_links: false,
+      }),
+    );
+    for (const msg of batch) observe('reply', msg.enqueuedAt);
+    return { result: 'ok', consumed: batch.length };
   }
 
   async function digestMembers(lane: string): Promise<Incident[]> {
@@ -211,7 +258,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
 
   async function perform(channel: string, w: PickedWrite): Promise<WriteOutcome> {
     try {
-      if (w.kind === 'digest') return await digest(channel, w);
+      if (w.kind === 'digest') return w.op === 'reply' ? await digestReplies(channel, w) : await digest(channel, w);
       if (w.op === 'root') return await rootOfIncident(channel, w);
       if (w.op === 'update') return await updateIncident(w);
       return await reply(channel, w);
@@ -225,7 +272,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       if (failure.kind === 'ratelimited') return { result: 'ratelimited', retryAfterMs: failure.retryAfterMs };
       if (failure.kind === 'drop') {
         logger.error({ lane: w.lane, op: w.op, channel, reason: failure.reason }, 'Slack refused an outbox write for good');
-        return { result: 'drop', reason: failure.reason };
+        return { result: 'drop', reason: failure.reason, consumed: 1 };
       }
       logger.warn({ lane: w.lane, op: w.op, channel, reason: failure.reason }, 'outbox write failed; will retry');
       return { result: 'retry', keepClaim: failure.unknownOutcome, reason: failure.reason };
