@@ -7,6 +7,8 @@ import { z } from 'zod';
 export const QueueName = {
   /** Runbook actions requested from Slack (buttons, /ops commands). */
   RunbookActions: 'runbook-actions',
+  /** Every Slack write: pump jobs of the Slack outbox (lib/slack-outbox.ts), consumed by the bot. */
+  SlackOutbox: 'slack-outbox',
   /** Escalation steps, SLA clocks and snooze ends: delayed jobs the bot's escalation engine runs. */
   Escalations: 'escalations',
 } as const;

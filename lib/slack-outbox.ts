@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { QueueName } from './contracts';
 import { ValidationError } from './errors';
 
 /**
@@ -23,7 +24,7 @@ import { ValidationError } from './errors';
  */
 
 /** The BullMQ queue every Slack write goes through. */
-export const SLACK_OUTBOX_QUEUE = 'slack-outbox';
+export const SLACK_OUTBOX_QUEUE = QueueName.SlackOutbox;
 
 /** Slack channel ids (C…, G…, D…); names are resolved before they get here. Also BullMQ-id safe. */
 export const SlackChannelIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,80}$/, 'expected a Slack channel id');
