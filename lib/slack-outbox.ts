@@ -20,7 +20,8 @@ import { ValidationError } from './errors';
  *   (job id `pump-<channel>-<generation>`): it sends that channel's writes as
  *   fast as the channel's limits allow. Its BullMQ priority is the best
  *   priority waiting in the channel, so P1 channels are served first.
- * Everything is in Redis: a restart loses nothing.
+ * Everything is in Redis: a restart loses nothing. Lane state is kept as long
+ * as the incidents it belongs to (a few fields each); empty lists vanish.
  */
 
 /** The BullMQ queue every Slack write goes through. */
@@ -94,7 +95,7 @@ export const pumpJobId = (channel: string, generation: string | number) => `pump
  * generation and the lane's priority rank, for the caller to add the pump job.
  */
 const ENQUEUE_MESSAGE_LUA = `
-local base, laneId, channel, rank, op, kind, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
+local base, laneId, channel, rank, op, kind = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lane = base .. 'lane:' .. laneId
@@ -108,15 +109,10 @@ if redis.call('HGET', lane, 'mode') == 'digest' then
   rank = math.min(rank, tonumber(redis.call('HGET', lane, 'prio') or '3'))
 end
 redis.call('RPUSH', lane .. ':ops', op)
-redis.call('EXPIRE', lane, ttl)
-redis.call('EXPIRE', lane .. ':ops', ttl)
 redis.call('ZADD', base .. 'ch:' .. ch .. ':ready', 'LT', rank * 1e13 + now, laneId)
 redis.call('SADD', base .. 'channels', ch)
 return {ch, redis.call('GET', base .. 'ch:' .. ch .. ':gen') or '0', rank}
 `;
-
-/** How long an idle lane's state is kept (its claim and thread survive restarts well within this). */
-export const LANE_TTL_SECONDS = 30 * 24 * 3600;
 
 export interface SlackOutboxProducerOptions {
   /** A connection with `maxRetriesPerRequest: null` (lib/redis.ts). */
@@ -168,7 +164,6 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
       String(priorityRank(data.priority)),
       JSON.stringify(message),
       kind,
-      String(LANE_TTL_SECONDS),
     )) as [string, string, number];
     await kick(channel, generation, rank);
     return message.id;

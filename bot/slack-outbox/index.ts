@@ -3,7 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import type { Registry } from '../../lib/metrics';
-import { createSlackOutboxProducer, LANE_TTL_SECONDS, priorityRank, type OutboxMessage, type OutboxPriority } from '../../lib/slack-outbox';
+import { createSlackOutboxProducer, priorityRank, type OutboxMessage, type OutboxPriority } from '../../lib/slack-outbox';
 import type { IncidentStore } from '../incident-store';
 import { SlackOutboxConfigSchema, type SlackOutboxConfig, type SlackOutboxConfigInput } from './config';
 import { createOutboxConsumer } from './consumer';
@@ -87,7 +87,6 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
       config.stormThresholdPerMinute,
       config.digestSize,
       config.digestWindowMs,
-      LANE_TTL_SECONDS,
     )) as [string, string, 'root' | 'digest', number];
     await producer.kick(channel, generation, Number(rank));
     return { mode, messageId: message?.id };

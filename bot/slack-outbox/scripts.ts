@@ -22,7 +22,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 export const SYNC_INCIDENT_LUA = `${NOW}
 local base, id, channel, rank = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local rootTs, wantDirty, op = ARGV[5], ARGV[6] == '1', ARGV[7]
-local threshold, size, window, ttl = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local threshold, size, window = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local lane = base .. 'lane:' .. id
 redis.call('HSETNX', lane, 'channel', channel)
 redis.call('HSETNX', lane, 'kind', 'incident')
@@ -63,8 +63,6 @@ if not mode then
       redis.call('HINCRBY', dk, 'n', 1)
       redis.call('HSET', dk, 'joinAt', now)
       redis.call('ZADD', dk .. ':members', now, id)
-      redis.call('EXPIRE', dk, ttl)
-      redis.call('EXPIRE', dk .. ':members', ttl)
       redis.call('HSET', lane, 'mode', 'digest', 'digest', cur)
       joined = true
     end
@@ -92,12 +90,10 @@ if op ~= '' then
   local target = lane
   if mode == 'digest' then target = base .. 'lane:' .. redis.call('HGET', lane, 'digest') end
   redis.call('RPUSH', target .. ':ops', op)
-  redis.call('EXPIRE', target .. ':ops', ttl)
 end
 if redis.call('HGET', lane, 'root') == 'pending' or redis.call('HGET', lane, 'dirty') == '1' or redis.call('LLEN', lane .. ':ops') > 0 then
   redis.call('ZADD', ready, 'LT', rank * 1e13 + now, id)
 end
-redis.call('EXPIRE', lane, ttl)
 redis.call('SADD', base .. 'channels', ch)
 return {ch, redis.call('GET', chBase .. 'gen') or '0', mode, pumpRank}
 `;
