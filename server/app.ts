@@ -128,6 +128,17 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     res.status(403).json({ error: 'forbidden', error_description: 'your address is blocked' });
   });
 
+  // /mcp first: it is the hot path, and Express tries routes in order.
+  app.post(
+    '/mcp',
+    trackMcpRequest(metrics),
+    createBearerAuth({ verifier, failures, resourceMetadataUrl }),
+    express.json({ limit: '1mb' }),
+    createMcpHttpHandler({ servers, ctx, metrics, failures, resourceMetadataUrl }),
+  );
+  app.get('/mcp', mcpMethodNotAllowed);
+  app.delete('/mcp', mcpMethodNotAllowed);
+
   app.get('/health', async (_req, res) => {
     const m = await maintenance.status();
     res.json({
@@ -157,16 +168,6 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
       resource_name: 'MCP Financial Server',
     });
   });
-
-  app.get('/mcp', mcpMethodNotAllowed);
-  app.delete('/mcp', mcpMethodNotAllowed);
-  app.post(
-    '/mcp',
-    trackMcpRequest(metrics),
-    createBearerAuth({ verifier, failures, resourceMetadataUrl }),
-    express.json({ limit: '1mb' }),
-    createMcpHttpHandler({ servers, ctx, metrics, failures, resourceMetadataUrl }),
-  );
 
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (err.type === 'entity.parse.failed') {

@@ -54,8 +54,8 @@ export function createBackendHttp(options: BackendHttpOptions): BackendHttp {
     transformRequest: [jsonRequest],
     transformResponse: [jsonResponse],
     validateStatus: (status) => status >= 200 && status < 300,
-    // ETIMEDOUT (not ECONNABORTED) for a timeout, so the log says what happened.
-    transitional: { clarifyTimeoutError: true },
+    // No `transitional` block: axios validates one on every request. A timeout
+    // is therefore ECONNABORTED, which backend-errors.ts reads as a timeout.
   });
 }
 

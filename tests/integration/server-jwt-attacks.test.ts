@@ -77,6 +77,15 @@ describe('JWT attacks against /mcp (HS256, issuer and audience set)', () => {
     expect(await t.metric('mcp_auth_failures_total', { reason: 'malformed' })).toBe(before + 1);
   });
 
+  test('a valid token with anything after it in the header is refused as malformed, not verified', async () => {
+    const before = await t.metric('mcp_auth_failures_total', { reason: 'malformed' });
+    const res = await postMcp(t.mcpUrl, callBody('ops_health_check'), { authorization: `Bearer ${await hs256(good())} extra` });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description="Invalid Authorization header format/);
+    expect(await res.json()).toEqual({ error: 'invalid_token', error_description: "Invalid Authorization header format, expected 'Bearer TOKEN'" });
+    expect(await t.metric('mcp_auth_failures_total', { reason: 'malformed' })).toBe(before + 1);
+  });
+
   test('a token without exp is refused', async () => {
     const { exp: _exp, ...noExp } = good();
     await expectRefused(await hs256(noExp), 'malformed');
@@ -150,6 +159,19 @@ describe('RS256/ES256 from a JWKS served over HTTP', () => {
     const res = await postMcp(t.mcpUrl, callBody('ops_health_check'), { authorization: `Bearer ${token}` });
     expect(res.status).toBe(401);
     expect(await t.metric('jwt_validation_failures_total', { reason: 'signature' })).toBeGreaterThanOrEqual(1);
+  });
+
+  test('with the JWKS endpoint unreachable, an RS256 token gets a 500 (not a 401), counted as jwks_unavailable', async () => {
+    const down = await startTestServer({ JWT_SECRET: '', JWT_JWKS_URL: 'http://127.0.0.1:1/jwks.json', JWT_AUDIENCE: AUDIENCE });
+    try {
+      const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).sign(rsa.privateKey);
+      const res = await postMcp(down.mcpUrl, callBody('ops_health_check'), { authorization: `Bearer ${token}` });
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { error: string }).error).toBe('server_error');
+      expect(await down.metric('jwt_validation_failures_total', { reason: 'jwks_unavailable' })).toBe(1);
+    } finally {
+      await down.close();
+    }
   });
 
   test('HS/RS confusion: an HS256 token keyed with the public key is refused (alg)', async () => {
