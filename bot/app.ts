@@ -149,6 +149,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     http = await listen(web, env.BOT_PORT, env.HOST);
     if (socketMode) await app.start();
     await outbox.start();
+    await escalation?.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
     return http;
