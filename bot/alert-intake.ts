@@ -13,6 +13,8 @@ export interface AlertIntakeOptions {
   config: OpsConfig;
   logger: Logger;
   metrics: BotMetrics;
+  /** Grafana base URL (GRAFANA_URL): incidents link to Explore with the alert's expression when the alert has no dashboard link. */
+  grafanaUrl?: string;
   /** The runbook's default priority for an alert name, used when labels say nothing. */
   runbookPriority?: (alertname: string) => Priority | undefined;
   /** Called once when a notification opens a new incident (escalation starts here). */
@@ -29,7 +31,7 @@ function describeTransitions(result: IngestResult): string {
     .join('\n');
 }
 
-function metaFor(payload: AlertmanagerWebhook, decision: PriorityDecision, config: OpsConfig): NewIncidentMeta {
+function metaFor(payload: AlertmanagerWebhook, decision: PriorityDecision, config: OpsConfig, grafanaBase?: string): NewIncidentMeta {
   const first = payload.alerts.find((a) => a.status === 'firing') ?? payload.alerts[0]!;
   const labels = { ...first.labels, ...payload.commonLabels };
   const annotations = { ...first.annotations, ...payload.commonAnnotations };
@@ -45,7 +47,21 @@ function metaFor(payload: AlertmanagerWebhook, decision: PriorityDecision, confi
     generatorURL: first.generatorURL,
     runbookUrl: annotations.runbook_url ?? '',
     externalURL: payload.externalURL,
+    grafanaUrl: annotations.grafana_url ?? annotations.dashboard_url ?? grafanaExplore(grafanaBase, first.generatorURL),
   };
+}
+
+/** Grafana Explore on the alert's own expression (taken from Prometheus' generatorURL). */
+function grafanaExplore(base: string | undefined, generatorURL: string): string {
+  if (!base) return '';
+  let expr = '';
+  try {
+    expr = new URL(generatorURL).searchParams.get('g0.expr') ?? '';
+  } catch {
+    // not a URL: no expression to carry
+  }
+  const left = JSON.stringify({ queries: [{ refId: 'A', expr }], range: { from: 'now-1h', to: 'now' } });
+  return `${base.replace(/\/$/, '')}/explore?left=${encodeURIComponent(left)}`;
 }
 
 /**
@@ -60,7 +76,7 @@ export function createAlertIntake(options: AlertIntakeOptions) {
     const firing = payload.alerts.find((a) => a.status === 'firing') ?? payload.alerts[0]!;
     const labels = { ...firing.labels, ...payload.commonLabels };
     const decision = decidePriority(labels, options.runbookPriority?.(labels.alertname ?? ''), options.config);
-    const result = await store.ingest(payload, metaFor(payload, decision, options.config));
+    const result = await store.ingest(payload, metaFor(payload, decision, options.config, options.grafanaUrl));
     if (!result.incidentId) {
       logger.info({ groupKey: payload.groupKey }, 'resolved notification for no open incident: nothing to do');
       return result;

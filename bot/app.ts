@@ -50,7 +50,6 @@ export interface BotDeps {
 export function createBotApp(env: BotEnv, deps: BotDeps) {
   const { redis, logger } = deps;
   const registry = deps.registry ?? createMetricsRegistry({ service: 'bot' });
-  const metrics = createBotMetrics(registry);
   const socketMode = Boolean(env.SLACK_APP_TOKEN);
   const config = deps.opsConfig ?? loadOpsConfig(env.OPS_CONFIG);
   const runbooks = loadRunbooks(RUNBOOKS_DIR);
@@ -71,6 +70,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   });
 
   const store = createIncidentStore({ redis, prefix: env.REDIS_PREFIX });
+  const metrics = createBotMetrics(registry, () => store.openSummary());
   // Every Slack write goes through the outbox (limits, order, coalescing, storm digests).
   const outbox = createSlackOutbox(
     { stormThresholdPerMinute: config.storm.threshold_per_minute, ...deps.slackOutbox },
@@ -104,6 +104,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     logger,
     metrics,
     runbookPriority: (alertname) => runbooks.get(alertname)?.priority,
+    grafanaUrl: env.GRAFANA_URL,
     onOpened: escalation && ((id) => escalation.opened(id)),
     onResolved: escalation && ((id) => escalation.resolved(id)),
   });

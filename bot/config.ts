@@ -13,6 +13,8 @@ export const BotEnvSchema = z.object({
   ALERTMANAGER_WEBHOOK_TOKEN: secret(),
   ALERTMANAGER_URL: httpUrl().optional(),
   PROMETHEUS_URL: httpUrl().optional(),
+  /** Grafana base URL: incident messages link to Explore on the alert's expression. */
+  GRAFANA_URL: httpUrl().optional(),
   OPS_CONFIG: z.string().min(1).optional(),
   BOT_API_TOKEN: secret().optional(),
   ESCALATION_TIME_SCALE: positiveNumber(1),

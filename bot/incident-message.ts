@@ -41,7 +41,7 @@ function links(incident: Incident): string[] {
   const out: string[] = [];
   if (incident.generatorURL) out.push(`<${incident.generatorURL}|Source>`);
   if (incident.runbookUrl) out.push(`<${incident.runbookUrl}|Runbook>`);
-  if (incident.labels.grafana_url) out.push(`<${incident.labels.grafana_url}|Grafana>`);
+  if (incident.grafanaUrl) out.push(`<${incident.grafanaUrl}|Grafana>`);
   if (incident.externalURL) {
     const matchers = Object.entries(incident.labels)
       .filter(([k]) => k === 'alertname' || k === 'service' || k === 'job')

@@ -19,6 +19,8 @@ export interface Incident {
   generatorURL: string;
   runbookUrl: string;
   externalURL: string;
+  /** A Grafana dashboard or explore link, when the alert or the config gives one. */
+  grafanaUrl?: string;
   firing: number;
   resolved: number;
   version: number;
@@ -62,6 +64,7 @@ export interface NewIncidentMeta {
   generatorURL: string;
   runbookUrl: string;
   externalURL: string;
+  grafanaUrl?: string;
 }
 
 /*
@@ -87,7 +90,8 @@ if not id then
     'receiver', meta.receiver, 'groupKey', meta.groupKey, 'openKey', openKey,
     'priority', meta.priority, 'priorityRule', meta.priorityRule, 'policy', meta.policy, 'route', meta.route,
     'title', meta.title, 'summary', meta.summary,
-    'labels', meta.labels, 'generatorURL', meta.generatorURL, 'runbookUrl', meta.runbookUrl, 'externalURL', meta.externalURL)
+    'labels', meta.labels, 'generatorURL', meta.generatorURL, 'runbookUrl', meta.runbookUrl, 'externalURL', meta.externalURL,
+    'grafanaUrl', meta.grafanaUrl or '')
   redis.call('SADD', openSet, id)
   redis.call('ZADD', allZset, nowMs, id)
   redis.call('XADD', k .. ':timeline', '*', 'type', 'opened', 'at', now, 'by', 'alertmanager',
@@ -260,6 +264,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
       generatorURL: h.generatorURL ?? '',
       runbookUrl: h.runbookUrl ?? '',
       externalURL: h.externalURL ?? '',
+      grafanaUrl: h.grafanaUrl || undefined,
       firing: Number(h.firing ?? 0),
       resolved: Number(h.resolved ?? 0),
       version: Number(h.version ?? 0),
@@ -329,11 +334,24 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     return Object.fromEntries(Object.entries(raw).map(([fp, json]) => [fp, JSON.parse(json)]));
   }
 
+  /** Priority and state of every open incident, in one round trip (for metrics). */
+  async function openSummary(): Promise<Array<{ id: string; priority: string; state: string }>> {
+    const ids = await redis.smembers(keys.open);
+    if (!ids.length) return [];
+    const pipeline = redis.pipeline();
+    for (const id of ids) pipeline.hmget(keys.incident(id), 'priority', 'state');
+    const rows = (await pipeline.exec()) ?? [];
+    return ids.map((id, n) => {
+      const [priority, state] = (rows[n]?.[1] as [string | null, string | null]) ?? [null, null];
+      return { id, priority: priority ?? 'unknown', state: state ?? 'unknown' };
+    });
+  }
+
   async function openIds(): Promise<string[]> {
     return redis.smembers(keys.open);
   }
 
-  return { ingest, get, transition, alerts, setRootMessage, claimRootPost, releaseRootClaim, appendTimeline, timeline, openIds, keys };
+  return { ingest, get, transition, alerts, setRootMessage, claimRootPost, releaseRootClaim, appendTimeline, timeline, openIds, openSummary, keys };
 }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;

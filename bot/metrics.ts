@@ -1,9 +1,30 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 const RESPONSE_BUCKETS = [15, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800];
 
 /** The bot's own series, registered in the process registry (never the global one). */
-export function createBotMetrics(registry: Registry) {
+/** Reads open incidents' priority and state for the gauge (the store provides it). */
+export type OpenIncidentCounter = () => Promise<Array<{ priority: string; state: string }>>;
+
+export function createBotMetrics(registry: Registry, openIncidents?: OpenIncidentCounter) {
+  new Gauge({
+    name: 'incidents_open',
+    help: 'Open incidents by priority and state (triggered, acknowledged, snoozed), read from Redis at scrape time.',
+    labelNames: ['priority', 'state'],
+    registers: [registry],
+    async collect() {
+      if (!openIncidents) return;
+      this.reset();
+      const counts = new Map<string, { priority: string; state: string; n: number }>();
+      for (const i of await openIncidents()) {
+        const key = `${i.priority}|${i.state}`;
+        const c = counts.get(key) ?? { priority: i.priority, state: i.state, n: 0 };
+        c.n += 1;
+        counts.set(key, c);
+      }
+      for (const c of counts.values()) this.set({ priority: c.priority, state: c.state }, c.n);
+    },
+  });
   const timeToAck = new Histogram({
     name: 'incident_time_to_acknowledge_seconds',
     help: 'Time from an incident opening to its first acknowledgement, by priority.',

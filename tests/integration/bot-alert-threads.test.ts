@@ -83,6 +83,17 @@ describe('bot: Alertmanager webhook to Slack thread (real Redis, sandbox Slack, 
     expect((await fetch(`${botUrl}/runbooks/..%2Fpackage.json`)).status).toBe(404);
   });
 
+  it('links the root message to its source, runbook, Grafana and a silence', async () => {
+    const body = firingFor('Linked', { severity: 'warning' });
+    body.commonAnnotations = { ...body.commonAnnotations, grafana_url: 'http://grafana.example/d/abc' };
+    const root = await h.root('ops-alerts', await h.alert(body));
+    const context = JSON.stringify(root.blocks);
+    expect(context).toContain('|Source>');
+    expect(context).toContain('runbooks/HighErrorRate|Runbook>');
+    expect(context).toContain('<http://grafana.example/d/abc|Grafana>');
+    expect(context).toContain('/#/silences/new?filter=');
+  });
+
   it('routes warning alerts to #ops-alerts', async () => {
     const res = await post(firingFor('HighMemoryUsage', { severity: 'warning' }));
     const { incident } = (await res.json()) as { incident: string };

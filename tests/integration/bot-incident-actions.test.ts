@@ -103,6 +103,19 @@ describe('incident actions from buttons and /ops (real Bolt, sandbox Slack, real
     await eventually(async () => (await h.sandbox.replies('ops-alerts', root.ts)).find((m) => m.text.includes('fixed the pool')));
   });
 
+  it('/ops oncall shows the rota; an override is RBAC-checked and then shown', async () => {
+    const rota = JSON.stringify((await h.sandbox.command({ user: 'carol', channel: 'ops-alerts', command: '/ops', text: 'oncall' })).body);
+    expect(rota).toMatch(/alice|bob/);
+    const refused = JSON.stringify((await h.sandbox.command({ user: 'carol', channel: 'ops-alerts', command: '/ops', text: 'oncall override @bob 2h' })).body);
+    expect(refused).toContain('may not run');
+    const bad = JSON.stringify((await h.sandbox.command({ user: 'bob', channel: 'ops-alerts', command: '/ops', text: 'oncall override @bob forever' })).body);
+    expect(bad).toContain('E_VALIDATION_FAILED');
+    const ok = JSON.stringify((await h.sandbox.command({ user: 'bob', channel: 'ops-alerts', command: '/ops', text: 'oncall override @carol 2h covering' })).body);
+    expect(ok).toContain('carol');
+    const after = JSON.stringify((await h.sandbox.command({ user: 'alice', channel: 'ops-alerts', command: '/ops', text: 'oncall' })).body);
+    expect(after).toContain('carol');
+  });
+
   it('/ops help lists only what the caller may run', async () => {
     const viewer = JSON.stringify((await h.sandbox.command({ user: 'carol', channel: 'ops-alerts', command: '/ops', text: 'help' })).body);
     const admin = JSON.stringify((await h.sandbox.command({ user: 'alice', channel: 'ops-alerts', command: '/ops', text: 'help' })).body);
