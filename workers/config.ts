@@ -8,8 +8,6 @@ export const WorkersEnvSchema = z
     WORKERS_METRICS_PORT: port(3002),
     /** The MCP server's Streamable HTTP endpoint. */
     MCP_SERVER_URL: httpUrl().default('http://127.0.0.1:3000/mcp'),
-    SLACK_BOT_TOKEN: z.string().regex(/^xox[bp]-/, 'must be a bot token (xoxb-...)'),
-    SLACK_API_URL: httpUrl().optional(),
     WORKER_CONCURRENCY: positiveInt(4),
   })
   .refine((env) => env.JWT_SECRET, {
