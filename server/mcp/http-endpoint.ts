@@ -82,16 +82,12 @@ export function mcpMethodNotAllowed(_req: Request, res: Response): void {
 export function trackMcpRequest(metrics: ServerMetrics) {
   return (_req: Request, res: Response, next: () => void): void => {
     metrics.activeConnections.inc();
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
+    // 'close' comes once per response, after 'finish' or on a hang-up.
+    res.once('close', () => {
       metrics.activeConnections.dec();
       // 403 for a scope is counted where the tool name is known; these are the rest.
       if (res.statusCode === 401) metrics.requests.inc({ tool: 'none', status: '401' });
-    };
-    res.on('finish', finish);
-    res.on('close', finish);
+    });
     next();
   };
 }
