@@ -21,12 +21,11 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
     await h.close();
   });
 
-  /** Escalation steps on the timeline, in firing order. */
-  async function firedSteps(id: string) {
-    return (await h.store.timeline(id))
-      .filter((e) => e.type === 'escalation_step')
-      .sort((a, b) => a.firedAt!.localeCompare(b.firedAt!));
-  }
+  /** Escalation steps on the timeline, in firing order (there as soon as the reply is queued). */
+  const firedSteps = (id: string) => h.firedSteps(id);
+
+  /** Waits until `n` steps fired. Slack shows them later, at the outbox's pace of one post a second per channel. */
+  const stepsFired = (id: string, n: number) => eventually(async () => (await firedSteps(id)).length >= n, 10_000);
 
   /** After a state change at `t`: how many steps were claimed later (a post in flight at `t` may still land). */
   async function firedAfter(id: string, t: number): Promise<number> {
@@ -46,14 +45,13 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
     // Opening twice (a retry, a second replica) plans nothing new.
     await engine.opened(id);
 
-    const fired = await eventually(async () => {
-      const msgs = await h.escalations(id);
-      return msgs.length >= 12 ? msgs : undefined;
-    }, 20_000);
+    await eventually(async () => (await h.escalations(id)).length >= 12, 30_000);
     await sleep(800);
-    expect(await h.escalations(id)).toHaveLength(12);
+    await h.settle();
+    const fired = await h.escalations(id);
+    expect(fired).toHaveLength(12);
 
-    // Slack shows them all; their order there is Slack's (a 429 retry can swap two), the firing order is the timeline's.
+    // Slack shows them all, in firing order: the outbox keeps an incident's replies in the order they were queued.
     const oncall = whoIsOnCall(new Date(), h.config);
     const mentions = [`<@${SLACK_IDS[oncall.primary]}>`, `<@${SLACK_IDS[oncall.secondary!]}>`, '@ops-leads', '<!channel>'];
     const wanted = [1, 2, 3].flatMap((round) =>
@@ -61,7 +59,7 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
         (step) => `🔔 ${mentions[step - 1]}: ${id} is not acknowledged. Escalation step ${step} of 4, round ${round} of 3 (policy \`critical\``,
       ),
     );
-    expect(wanted.map((w) => fired.filter((text) => text.startsWith(w)).length)).toEqual(wanted.map(() => 1));
+    expect(fired.map((text, i) => text.startsWith(wanted[i]!))).toEqual(wanted.map(() => true));
 
     // Every step is on the timeline; by firing time they are in order, and none fired before it was due.
     const steps = await firedSteps(id);
@@ -82,20 +80,30 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
     expect(await metric('sla_breaches_total', { priority: 'P1' })).toBe(1);
     const histogram = (await h.registry.getSingleMetric('escalation_step_lag_seconds')!.get()).values as Array<{ metricName?: string; value: number }>;
     expect(histogram.find((v) => v.metricName === 'escalation_step_lag_seconds_count')!.value).toBeGreaterThanOrEqual(12);
-   }, 40_000);
+    // One root, 13 replies, one channel: the outbox paced them, so Slack never had to refuse one.
+    expect(await h.ratelimited()).toEqual({});
+  }, 50_000);
 
-  it('a step due before the root message reached Slack waits for the thread, then fires once', async () => {
+  it('a step due before the root message is in Slack fires at once: its reply is queued behind the root, and goes out once', async () => {
     const id = await h.openIncident('P1', 'critical', false);
     await engine.opened(id);
-    await sleep(400);
-    expect((await h.store.get(id))!.rootTs).toBeUndefined();
+    // Step 1 is due at once and fires at once (it does not wait for a thread): queueing its reply requests the root.
+    await stepsFired(id, 1);
+    const [first] = await firedSteps(id);
+    expect(first!.step).toBe('r0-s0');
+    const rootTs = await eventually(async () => (await h.store.get(id))?.rootTs, 10_000);
+    expect(new Date(first!.firedAt!).getTime()).toBeLessThanOrEqual(Number(rootTs) * 1000);
+    // The intake's own root sync, arriving late, edits that root: it posts no second one.
     await h.notifier.sync(id);
-    // Step 1 retries until the thread exists (step 2 may get there first: its own order is the timeline's).
-    await eventually(async () => (await h.escalations(id)).some((m) => m.includes('step 1 of 4, round 1 of 3')), 10_000);
-    expect((await firedSteps(id))[0]!.step).toBe('r0-s0');
     await h.setState(id, 'resolved');
     await engine.resolved(id);
-    expect((await h.escalations(id)).filter((m) => m.includes('step 1 of 4, round 1 of 3'))).toHaveLength(1);
+    await h.settle();
+    const channel = (await h.store.get(id))!.channel!;
+    expect((await h.sandbox.history(channel)).map((m) => m.ts)).toEqual([rootTs]);
+    const msgs = await h.escalations(id);
+    expect(msgs[0]).toContain('step 1 of 4, round 1 of 3');
+    expect(msgs.filter((m) => m.includes('step 1 of 4, round 1 of 3'))).toHaveLength(1);
+    expect(msgs).toHaveLength((await firedSteps(id)).length);
   });
 
   it('lists the pending steps with due times, and acknowledging cancels the rest and stops the SLA clock as met', async () => {
@@ -107,7 +115,7 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
     const created = new Date((await h.store.get(id))!.createdAt).getTime();
     expect(new Date(pending.at(-1)!.dueAt).getTime() - created).toBe(Math.round(55 * 60_000 * 0.002));
 
-    await eventually(async () => (await h.escalations(id)).length >= 2, 10_000);
+    await stepsFired(id, 2);
     const ackAt = Date.now();
     await h.setState(id, 'acknowledged', { acknowledgedAt: new Date(ackAt).toISOString() });
     await engine.acknowledged(id);
@@ -117,6 +125,7 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
     expect((await engine.inspect(id)).slaStatus).toBe('met');
     await sleep(3000); // past three more due times and the 1.8 s SLA deadline
     expect(await firedAfter(id, ackAt)).toBe(0);
+    await h.settle();
     expect(await h.escalations(id)).toHaveLength((await firedSteps(id)).length);
     expect(await h.breaches(id)).toEqual([]);
   });
@@ -124,7 +133,7 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
   it('unacknowledging starts the policy over from then', async () => {
     const id = await h.openIncident('P1');
     await engine.opened(id);
-    await eventually(async () => (await h.escalations(id)).length >= 1, 10_000);
+    await stepsFired(id, 1);
     await h.setState(id, 'acknowledged', { acknowledgedAt: new Date().toISOString() });
     await engine.acknowledged(id);
     await h.setState(id, 'triggered', { acknowledgedAt: '' });
@@ -145,7 +154,7 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
   it('resolving stops everything, the SLA clock too', async () => {
     const id = await h.openIncident('P1');
     await engine.opened(id);
-    await eventually(async () => (await h.escalations(id)).length >= 1, 10_000);
+    await stepsFired(id, 1);
     const resolvedAt = Date.now();
     await h.setState(id, 'resolved');
     await engine.resolved(id);
@@ -162,7 +171,7 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
   it('a resolve that lands without engine.resolved() is still respected: the job re-reads the incident', async () => {
     const id = await h.openIncident('P1');
     await engine.opened(id);
-    await eventually(async () => (await h.escalations(id)).length >= 1, 10_000);
+    await stepsFired(id, 1);
     const resolvedAt = Date.now();
     await h.setState(id, 'resolved');
     await sleep(2500);
@@ -205,7 +214,7 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
   it('snooze pauses the steps (the SLA clock keeps running) and the chain starts over when the snooze ends', async () => {
     const id = await h.openIncident('P1');
     await engine.opened(id);
-    await eventually(async () => (await h.escalations(id)).length >= 1, 10_000);
+    await stepsFired(id, 1);
     const snoozedAt = Date.now();
     const until = new Date(snoozedAt + 2500);
     await h.setState(id, 'snoozed', { snoozedUntil: until.toISOString() });
@@ -232,7 +241,7 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
   it('unsnoozing resumes at once; acknowledging a snoozed incident keeps it quiet', async () => {
     const a = await h.openIncident('P2');
     await engine.opened(a);
-    await eventually(async () => (await h.escalations(a)).length >= 1, 10_000);
+    await stepsFired(a, 1);
     const until = new Date(Date.now() + 60_000);
     await h.setState(a, 'snoozed', { snoozedUntil: until.toISOString() });
     await engine.snoozed(a, until);
@@ -245,11 +254,12 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
     // Step 1 of `high` again right after the unsnooze, once (not twice for the two calls).
     expect(steps.filter((e) => e.step === 'r0-s0')).toHaveLength(2);
     expect(new Date(steps.filter((e) => e.step === 'r0-s0')[1]!.dueAt!).getTime()).toBeLessThan(until.getTime());
+    await h.settle();
     expect((await h.escalations(a)).filter((m) => m.includes('step 1 of 3, round 1 of 2 (policy `high`'))).toHaveLength(2);
 
     const b = await h.openIncident('P1');
     await engine.opened(b);
-    await eventually(async () => (await h.escalations(b)).length >= 1, 10_000);
+    await stepsFired(b, 1);
     const soon = new Date(Date.now() + 500);
     await h.setState(b, 'snoozed', { snoozedUntil: soon.toISOString() });
     await engine.snoozed(b, soon);
@@ -268,7 +278,7 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
   it('an acknowledged incident that is snoozed (it is no longer acknowledged) starts over when the snooze ends', async () => {
     const id = await h.openIncident('P1');
     await engine.opened(id);
-    await eventually(async () => (await h.escalations(id)).length >= 1, 10_000);
+    await stepsFired(id, 1);
     await h.setState(id, 'acknowledged', { acknowledgedAt: new Date().toISOString() });
     await engine.acknowledged(id);
     const until = new Date(Date.now() + 800);
