@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { listen, type RunningServer } from '../../lib/http';
 import type { Logger } from '../../lib/logger';
+import { createMetricsRegistry, metricsHandler } from '../../lib/metrics';
 import { errorMiddleware, notFoundMiddleware } from './http-errors';
 import type { FaultControl } from './faults';
 
@@ -19,6 +20,12 @@ export interface SimulatorService {
 /**
  * The common frame of a simulator: JSON body, the fault router and middleware
  * in front of every business route, 404 and error handlers behind them.
+ *
+ * `/metrics` (process memory and CPU, in the Prometheus text format) is there
+ * so that Prometheus's `up{job=~"account-service|transaction-service"}`, the
+ * seed's dependency-health query, reads 1 for a running simulator. It sits
+ * behind the faults like `/health`: a simulator made "down" for a drill also
+ * fails its scrape, and its `up` goes to 0 as a real outage would.
  */
 export function createServiceShell(
   name: string,
@@ -33,6 +40,8 @@ export function createServiceShell(
   app.use(express.json({ limit: '64kb' }));
   app.use(faults.router());
   app.use(faults.middleware);
+  // No default Node metrics: tests start many simulators in one process, and each set would add perf hooks.
+  app.get('/metrics', metricsHandler(createMetricsRegistry({ service: name, defaultMetrics: false })));
   mount(app);
   app.use(notFoundMiddleware);
   app.use(errorMiddleware);
