@@ -1,9 +1,7 @@
-import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../lib/logger';
 import type { ChannelResolver } from './slack-channels';
 import type { Incident, IncidentStore, Priority } from './incident-store';
 import type { SlackOutbox } from './slack-outbox';
-import { createDirectSync } from './slack-outbox/direct-sync';
 
 export interface IncidentNotifierOptions {
   store: IncidentStore;
@@ -12,9 +10,7 @@ export interface IncidentNotifierOptions {
   channelFor: (priority: Priority) => string;
   logger: Logger;
   /** Every Slack write goes through it: limits, ordering, coalescing, storm digests. */
-  outbox?: SlackOutbox;
-  /** @deprecated Without `outbox`, the old direct path (no limits): pass `outbox` instead. */
-  client?: WebClient;
+  outbox: SlackOutbox;
   /** How long `drain()` waits for the outbox to empty. @defaultValue 10000 */
   drainTimeoutMs?: number;
 }
@@ -57,12 +53,6 @@ export function createIncidentNotifier(options: IncidentNotifierOptions): Incide
     return incident.channel ?? resolveOnce(incident.route || options.channelFor(incident.priority));
   }
 
-  if (!outbox) {
-    if (!options.client) throw new Error('createIncidentNotifier needs an outbox');
-    logger.warn('incident notifier without an outbox: Slack writes bypass rate limits and storm mode');
-    return createDirectSync({ client: options.client, store, channelOf, logger });
-  }
-
   function track<T>(work: Promise<T>): Promise<T> {
     pending.add(work);
     void work.finally(() => pending.delete(work)).catch(() => undefined);
@@ -70,7 +60,7 @@ export function createIncidentNotifier(options: IncidentNotifierOptions): Incide
   }
 
   async function enqueue(incident: Incident, dirty: boolean, reply?: string): Promise<string | undefined> {
-    const { messageId } = await outbox!.syncIncident({
+    const { messageId } = await outbox.syncIncident({
       incidentId: incident.id,
       channel: await channelOf(incident),
       priority: incident.priority,
@@ -97,7 +87,7 @@ export function createIncidentNotifier(options: IncidentNotifierOptions): Incide
 
   async function drain(timeoutMs = options.drainTimeoutMs ?? 10_000): Promise<void> {
     while (pending.size) await Promise.allSettled([...pending]);
-    if (!(await outbox!.idle(timeoutMs))) logger.warn({ timeoutMs }, 'slack outbox still has writes queued; they stay in Redis');
+    if (!(await outbox.idle(timeoutMs))) logger.warn({ timeoutMs }, 'slack outbox still has writes queued; they stay in Redis');
   }
 
   return { sync, postReply, drain };
