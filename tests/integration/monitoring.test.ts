@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { MONITORING_DIR, renderMonitoring } from '../../monitoring/render';
+import { guidePromql } from '../helpers/seed';
 
 /**
  * monitoring/ checked by the real tools (Debian's prometheus and
@@ -12,7 +13,6 @@ import { MONITORING_DIR, renderMonitoring } from '../../monitoring/render';
  */
 
 const ROOT = path.join(__dirname, '..', '..');
-const SEEDS_DIR = process.env.SEEDS_DIR ?? path.join(ROOT, '..', 'shared', 'seeds');
 
 function run(tool: string, args: string[]): { status: number; output: string } {
   const result = spawnSync(tool, args, { encoding: 'utf8', timeout: 60_000 });
@@ -182,21 +182,6 @@ describe('renderMonitoring writes a runnable copy for tests and drills', () => {
 
 // ---- The seed's PromQL ----------------------------------------------------
 
-/** Every expression inside ```promql blocks of the seed files (comment lines dropped). */
-function seedExpressions(): string[] {
-  if (!fs.existsSync(SEEDS_DIR)) throw new Error(`seed directory ${SEEDS_DIR} not found (set SEEDS_DIR)`);
-  const exprs: string[] = [];
-  for (const file of fs.readdirSync(SEEDS_DIR).filter((f) => f.endsWith('.txt'))) {
-    const text = fs.readFileSync(path.join(SEEDS_DIR, file), 'utf8');
-    for (const block of text.matchAll(/```promql\n([\s\S]*?)```/g)) {
-      for (const line of block[1]!.split('\n')) {
-        const expr = line.trim();
-        if (expr && !expr.startsWith('#')) exprs.push(expr);
-      }
-    }
-  }
-  return exprs;
-}
 
 /**
  * The one seed line that is not valid PromQL: `max_over_time(rate(x[5m])[24h])`
@@ -252,7 +237,7 @@ function exportedMetricNames(): Set<string> {
 }
 
 describe('the seed’s PromQL', () => {
-  const exprs = seedExpressions();
+  const exprs = guidePromql();
 
   it('finds the seed’s queries', () => {
     expect(exprs.length).toBeGreaterThanOrEqual(19);
