@@ -62,21 +62,49 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
   return registry;
 }
 
-/** cgroup v2 `memory.max`, then v1 `memory.limit_in_bytes`; "max" or absurd values mean no limit. */
-export function memoryLimitBytes(cgroupRoot: string): number {
-  const candidates = [`${cgroupRoot}/memory.max`, `${cgroupRoot}/memory/memory.limit_in_bytes`];
-  for (const file of candidates) {
+/**
+ * The memory limit this process runs under: the tightest cgroup limit on the
+ * path of its own cgroup (read from /proc/self/cgroup, so it works with a
+ * private cgroup namespace, where that path is "/", and without one, e.g. a
+ * systemd unit or a container sharing the host's namespace), capped at the
+ * host's memory. cgroup v2 `memory.max` and v1 `memory.limit_in_bytes`; "max"
+ * and v1's ~2^63 mean no limit; no cgroup limit at all means the host total.
+ */
+export function memoryLimitBytes(cgroupRoot: string, selfCgroupFile = '/proc/self/cgroup'): number {
+  let limit = os.totalmem();
+  for (const file of cgroupLimitFiles(cgroupRoot, selfCgroupFile)) {
     try {
       const raw = fs.readFileSync(file, 'utf8').trim();
-      if (raw === 'max') break;
       const value = Number(raw);
-      // v1 reports ~2^63 when unlimited.
-      if (Number.isFinite(value) && value > 0 && value < 2 ** 60) return value;
+      if (raw !== 'max' && Number.isFinite(value) && value > 0 && value < 2 ** 60) limit = Math.min(limit, value);
     } catch {
-      // not this cgroup version
+      // not this cgroup version, or no such level
     }
   }
-  return os.totalmem();
+  return limit;
+}
+
+/** Limit files of the process's cgroup and of every ancestor up to the root, for v2 and v1. */
+function cgroupLimitFiles(root: string, selfCgroupFile: string): string[] {
+  const files = [`${root}/memory.max`, `${root}/memory/memory.limit_in_bytes`];
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(selfCgroupFile, 'utf8').split('\n');
+  } catch {
+    return files;
+  }
+  const ancestors = (base: string, cgroupPath: string, file: string) => {
+    const parts = cgroupPath.split('/').filter(Boolean);
+    for (let i = parts.length; i > 0; i -= 1) files.push(`${base}/${parts.slice(0, i).join('/')}/${file}`);
+  };
+  for (const line of lines) {
+    // "hierarchy-id:controllers:path"; v2 is "0::/path", v1 lists its controllers, e.g. "4:memory:/path".
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line.trim());
+    if (!m) continue;
+    if (m[1] === '0' && m[2] === '') ancestors(root, m[3]!, 'memory.max');
+    else if (m[2]!.split(',').includes('memory')) ancestors(`${root}/memory`, m[3]!, 'memory.limit_in_bytes');
+  }
+  return files;
 }
 
 /** Express handler serving a registry in the Prometheus text format. */
