@@ -134,22 +134,36 @@ describe('finance tools over HTTP with a minted token', () => {
     expect(res.headers.get('www-authenticate')).toContain('transactions:write');
   });
 
-  test('breaker opens under a fault, shows in /metrics, half-opens and closes', async () => {
+  test('breaker opens under a fault, shows in /metrics, half-opens, re-opens on a failed trial, and closes', async () => {
     const c = await client('accounts:read');
     const id = ((await call(c, 'list_accounts', { limit: 1 })).data.accounts as Json[])[0].id;
-    await fetch(`${sims.accountUrl}/_sandbox/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"errorRate":1}' });
+    const state = () => metric('circuit_breaker_state', { service: 'account-service' });
+    const transitions = (from: string, to: string) => metric('circuit_breaker_transitions_total', { service: 'account-service', from, to });
+    const fault = () => fetch(`${sims.accountUrl}/_sandbox/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"errorRate":1}' });
+    const clear = () => fetch(`${sims.accountUrl}/_sandbox/faults`, { method: 'DELETE' });
+    await fault();
     try {
+      // CIRCUIT_BREAKER_FAILURE_THRESHOLD=2: two failures open it, the third call fails fast naming the service.
       for (let i = 0; i < 2; i += 1) expect((await call(c, 'get_account_balance', { accountId: id })).text).toMatch(/^E_BACKEND_UNAVAILABLE/);
       expect((await call(c, 'get_account_balance', { accountId: id })).text).toMatch(/^E_CIRCUIT_OPEN: .*account-service/);
-      expect(await metric('circuit_breaker_state', { service: 'account-service' })).toBeGreaterThan(0);
+      expect(await state()).toBe(2);
       expect(await metric('circuit_breaker_state', { service: 'transaction-service' })).toBe(0);
-      expect(await metric('circuit_breaker_transitions_total', { service: 'account-service', from: 'closed', to: 'open' })).toBe(1);
+      expect(await transitions('closed', 'open')).toBe(1);
+
+      // CIRCUIT_BREAKER_RECOVERY_TIMEOUT=1 s: then half-open (1), and the trial call, still failing, re-opens it.
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(await state()).toBe(1);
+      expect((await call(c, 'get_account_balance', { accountId: id })).text).toMatch(/^E_BACKEND_UNAVAILABLE/);
+      expect(await state()).toBe(2);
+      expect(await transitions('half-open', 'open')).toBe(1);
     } finally {
-      await fetch(`${sims.accountUrl}/_sandbox/faults`, { method: 'DELETE' });
+      await clear();
     }
+    // Fault cleared: after the timeout the trial succeeds and closes it.
     await new Promise((r) => setTimeout(r, 1100));
     expect((await call(c, 'get_account_balance', { accountId: id })).isError).toBe(false);
-    expect(await metric('circuit_breaker_state', { service: 'account-service' })).toBe(0);
-    expect(await metric('circuit_breaker_transitions_total', { service: 'account-service', from: 'half-open', to: 'closed' })).toBe(1);
+    expect(await state()).toBe(0);
+    expect(await transitions('open', 'half-open')).toBe(2);
+    expect(await transitions('half-open', 'closed')).toBe(1);
   });
 });
