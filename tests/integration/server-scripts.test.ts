@@ -22,6 +22,21 @@ async function script(file: string, args: string[], env: Record<string, string>)
   }
 }
 
+/** `npm run -s <args>`: the operators' way in, so the script wiring and exit codes are what is tested. */
+async function npmRun(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('npm', ['run', '-s', ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      timeout: 25_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
 describe('scripts/token.ts and scripts/health.ts', () => {
   let t: TestServer;
   beforeAll(async () => {
@@ -64,6 +79,21 @@ describe('scripts/token.ts and scripts/health.ts', () => {
     expect(degraded.code).toBe(1);
     expect(degraded.stdout).toMatch(/DEGRADED/);
     await t.server.maintenance.set(false, { reason: 'done', actor: 'test' });
+  }, 60_000);
+
+  test('`npm run health -- full` passes its mode through and exits 2 when the server answers unhealthy', async () => {
+    // Both backends unreachable: the full report is unhealthy, though the server itself answers.
+    const sick = await startTestServer({ ACCOUNT_SERVICE_URL: 'http://127.0.0.1:1', TRANSACTION_SERVICE_URL: 'http://127.0.0.1:1', CONNECT_TIMEOUT: '500' }, { production: true });
+    try {
+      const r = await npmRun(['health', '--', 'full'], { JWT_SECRET: TEST_SECRET, MCP_SERVER_URL: sick.mcpUrl });
+      expect(r.stdout).toMatch(/Health \(full\): UNHEALTHY/);
+      expect(r.stdout).toMatch(/Backend account-service: DOWN/);
+      expect(r.code).toBe(2);
+      // basic mode does not probe backends: the same server is healthy there
+      expect((await npmRun(['health', '--', 'basic'], { JWT_SECRET: TEST_SECRET, MCP_SERVER_URL: sick.mcpUrl })).code).toBe(0);
+    } finally {
+      await sick.close();
+    }
   }, 60_000);
 
   test('health exits 2 when the server cannot be reached', async () => {
