@@ -2,22 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { startBackendSimulators, type RunningSimulators } from '../../sandbox/backends';
+import { guidePromql } from '../helpers/seed';
 import { callBody, postMcp, startTestServer, type TestServer } from './server-harness';
 
 const ROOT = path.join(__dirname, '..', '..');
-const SEEDS_DIR = process.env.SEEDS_DIR ?? path.join(ROOT, '..', 'shared', 'seeds');
-
-/** Every expression in the seed's ```promql blocks, comment lines dropped. */
-function seedExpressions(): string[] {
-  const exprs: string[] = [];
-  for (const file of fs.readdirSync(SEEDS_DIR)) {
-    const text = fs.readFileSync(path.join(SEEDS_DIR, file), 'utf8');
-    for (const block of text.matchAll(/```promql\n([\s\S]*?)```/g)) {
-      for (const line of block[1]!.split('\n')) if (line.trim() && !line.trim().startsWith('#')) exprs.push(line.trim());
-    }
-  }
-  return exprs;
-}
 
 interface Matcher {
   label: string;
@@ -120,7 +108,7 @@ describe('the seed’s PromQL selects series the running server exports', () => 
   });
 
   test('every selector of every seed expression matches a live series', async () => {
-    const exprs = seedExpressions();
+    const exprs = guidePromql();
     expect(exprs.length).toBeGreaterThanOrEqual(19);
     const samples = parseExposition(await (await fetch(`${t.url}/metrics`)).text());
     const misses: string[] = [];
@@ -135,7 +123,7 @@ describe('the seed’s PromQL selects series the running server exports', () => 
 
   test('up{job=...}: each job the seed names is scraped by monitoring/prometheus.yml, and its target serves /metrics', async () => {
     const jobs = new Set(
-      seedExpressions()
+      guidePromql()
         .flatMap(selectorsIn)
         .filter((s) => s.name === 'up')
         .flatMap((s) => s.matchers.filter((m) => m.label === 'job').flatMap((m) => m.value.split('|'))),
