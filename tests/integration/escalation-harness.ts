@@ -69,6 +69,8 @@ export async function createEscalationHarness(options: HarnessOptions = {}) {
   const notifier = createIncidentNotifier({ outbox, store, resolveChannel: createChannelResolver(client), channelFor: () => channelForNext, logger });
   const engines: EscalationEngine[] = [];
   const queue = new Queue<EscalationJob>(QueueName.Escalations, { connection: redis, prefix });
+  // BullMQ prints a Queue's unheard 'error' events (a Redis restart) to the console.
+  queue.on('error', () => undefined);
   const channelOf = new Map<string, string>();
 
   function engine(overrides: Partial<EscalationEngineOptions> = {}): EscalationEngine {
