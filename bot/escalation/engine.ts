@@ -25,7 +25,7 @@ export interface EscalationEngineOptions {
   /** ESCALATION_TIME_SCALE (> 0): multiplies every step delay and the SLA clock. */
   timeScale: number;
   store: IncidentStore;
-  notifier: Pick<IncidentNotifier, 'postReply'>;
+  notifier: Pick<IncidentNotifier, 'postReply' | 'sync'>;
   /** Slack user id for a config user name. @defaultValue RBAC `slack_id`, then `users.list` through `client` */
   resolveUser?: UserResolver;
   /** Slack subteam id for a user-group handle. @defaultValue `usergroups.list` through `client`, else plain `@handle` */
@@ -263,7 +263,20 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     }
     if (data.kind === 'step') await firing.fireStep(data.incidentId, data.generation, data.stepId);
     else if (data.kind === 'sla') await firing.fireSla(data.incidentId, data.generation);
-    else await resume(data.incidentId, new Date(data.dueAt), data.generation);
+    else await snoozeOver(data.incidentId, new Date(data.dueAt), data.generation);
+  }
+
+  /** The snooze ran out: the incident is triggered again (shown in its thread), and the chain starts over. */
+  async function snoozeOver(id: string, until: Date, gen: number): Promise<void> {
+    const ended = await store.transition(id, {
+      from: ['snoozed'],
+      to: 'triggered',
+      // The Alertmanager silence ends by itself at the same moment.
+      fields: { snoozedUntil: '', silenceId: '' },
+      event: { type: 'snooze_ended', by: 'escalation' },
+    });
+    await resume(id, until, gen);
+    if (ended.ok) await options.notifier.sync(id, '⏰ The snooze is over and nobody has acknowledged: escalation starts again.');
   }
 
   /** Starts the worker, then reconciles every open incident. */
