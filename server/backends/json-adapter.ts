@@ -23,8 +23,9 @@ import {
  * of CPU per call, the largest cost left per tool call. This adapter does
  * only what a backend call needs and keeps axios's contract where the rest of
  * server/backends reads it:
- *  - the URL is axios's own (`getUri`: baseURL + url + params, its
- *    serializer, `allowAbsoluteUrls`);
+ *  - the URL is the one axios's Node adapter requests (`getUri`: baseURL +
+ *    url with `allowAbsoluteUrls`, then params through its serializer);
+ *    basic auth from `auth` or the URL as axios sends it;
  *  - the body is what `transformRequest` produced (a string or bytes),
  *    capped by `maxBodyLength`;
  *  - the answer is read whole, capped by `maxContentLength`, decoded when
@@ -75,7 +76,7 @@ export const jsonAdapter: AxiosAdapter = (config) =>
     config.cancelToken?.subscribe(onAbort);
 
     try {
-      const target = new URL(buildUri(config));
+      const target = new URL(fullPath(config));
       const transport = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : undefined;
       if (!transport || config.socketPath) throw new AxiosError(`Unsupported protocol ${target.protocol}`, AxiosError.ERR_BAD_REQUEST, config);
       if (config.responseType && config.responseType !== 'json' && config.responseType !== 'text') {
@@ -85,9 +86,16 @@ export const jsonAdapter: AxiosAdapter = (config) =>
       const headers = AxiosHeaders.from(config.headers);
       headers.set('User-Agent', `axios/${VERSION}`, false);
       if (body) headers.setContentLength(body.length);
+      const auth = basicAuth(config, target);
+      if (auth) headers.delete('authorization');
       const method = (config.method ?? 'get').toUpperCase();
 
-      req = transport.request(target, {
+      req = transport.request({
+        protocol: target.protocol,
+        hostname: target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname,
+        port: target.port,
+        path: requestPath(config, target),
+        auth,
         method,
         headers: headers.toJSON(true) as http.OutgoingHttpHeaders,
         agent: transport === https ? config.httpsAgent : config.httpAgent,
@@ -167,18 +175,37 @@ function readResponse(res: http.IncomingMessage, req: http.ClientRequest, method
   });
 }
 
-// getUri merges its defaults with the config first; an instance without defaults keeps that to the five fields below.
+// getUri merges its defaults with the config first; an instance without defaults keeps that to the fields we pass.
 const uriBuilder = new Axios({});
 
-/** The URL exactly as axios builds it: baseURL + url (allowAbsoluteUrls honoured) + params through its serializer. */
-function buildUri(config: InternalAxiosRequestConfig): string {
-  return uriBuilder.getUri({
-    baseURL: config.baseURL,
-    url: config.url,
-    params: config.params,
-    paramsSerializer: config.paramsSerializer,
-    allowAbsoluteUrls: config.allowAbsoluteUrls,
-  });
+/** baseURL + url exactly as axios joins them (allowAbsoluteUrls honoured, malformed protocols refused). */
+function fullPath(config: InternalAxiosRequestConfig): string {
+  return uriBuilder.getUri({ baseURL: config.baseURL, url: config.url, allowAbsoluteUrls: config.allowAbsoluteUrls });
+}
+
+/**
+ * The request path as axios's Node adapter sends it: the parsed URL's path
+ * and query, then `params` through axios's serializer (not re-encoded by URL).
+ */
+function requestPath(config: InternalAxiosRequestConfig, target: URL): string {
+  const path = target.pathname + target.search;
+  if (config.params === undefined && config.paramsSerializer === undefined) return path;
+  return uriBuilder.getUri({ url: path, params: config.params, paramsSerializer: config.paramsSerializer }).replace(/^\?/, '');
+}
+
+/** Basic auth as axios sends it: `auth` in the config first, else user:password in the URL. */
+function basicAuth(config: InternalAxiosRequestConfig, target: URL): string | undefined {
+  if (config.auth) return `${config.auth.username ?? ''}:${config.auth.password ?? ''}`;
+  if (!target.username && !target.password) return undefined;
+  return `${safeDecode(target.username)}:${safeDecode(target.password)}`;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 function requestBody(config: InternalAxiosRequestConfig): Buffer | undefined {
