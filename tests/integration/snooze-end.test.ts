@@ -1,0 +1,39 @@
+import type { EscalationEngine } from '../../bot/escalation/engine';
+import { eventually } from '../helpers/ports';
+import { createEscalationHarness, type EscalationHarness } from './escalation-harness';
+
+/** A snooze that runs out with nobody acknowledging: the incident is triggered again and its thread says so. */
+describe('snooze end', () => {
+  let h: EscalationHarness;
+  let engine: EscalationEngine;
+
+  beforeAll(async () => {
+    h = await createEscalationHarness({ timeScale: 0.002 });
+    engine = h.engine();
+    await engine.start();
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('turns a snoozed incident back to triggered at the end of the snooze, once', async () => {
+    const id = await h.openIncident('P2');
+    await engine.opened(id);
+    const until = new Date(Date.now() + 1500);
+    await h.setState(id, 'snoozed', { snoozedUntil: until.toISOString(), silenceId: 'abc' });
+    await engine.snoozed(id, until);
+
+    const incident = await eventually(async () => {
+      const i = await h.store.get(id);
+      return i?.state === 'triggered' ? i : undefined;
+    }, 10_000);
+    expect(incident.snoozedUntil).toBeUndefined();
+    expect(incident.silenceId).toBeUndefined();
+    const ended = (await h.store.timeline(id)).filter((e) => e.type === 'snooze_ended');
+    expect(ended).toHaveLength(1);
+    // BullMQ may promote a delayed job a few ms early; the engine accepts up to 50 ms.
+    expect(new Date(ended[0]!.at!).getTime()).toBeGreaterThanOrEqual(until.getTime() - 50);
+    expect((await engine.inspect(id)).status).toBe('running');
+  });
+});
