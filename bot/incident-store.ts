@@ -53,19 +53,11 @@ export interface IngestResult {
   transitions: Array<{ fingerprint: string; alertname: string; status: 'firing' | 'resolved' }>;
 }
 
-export interface NewIncidentMeta {
-  priority: Priority;
-  priorityRule: string;
-  policy: string;
-  route: string;
-  title: string;
-  summary: string;
-  labels: Record<string, string>;
-  generatorURL: string;
-  runbookUrl: string;
-  externalURL: string;
-  grafanaUrl?: string;
-}
+/** What the intake decides when a notification opens an incident. */
+export type NewIncidentMeta = Pick<
+  Incident,
+  'priority' | 'priorityRule' | 'policy' | 'route' | 'title' | 'summary' | 'labels' | 'generatorURL' | 'runbookUrl' | 'externalURL' | 'grafanaUrl'
+>;
 
 /*
  * One Lua script does the whole ingest so that concurrent deliveries of the same
