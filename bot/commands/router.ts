@@ -1,4 +1,4 @@
-import type { App, SlashCommand } from '@slack/bolt';
+import type { App } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import { allowedCommands, mayRunCommand } from '../../lib/ops-config-rbac';
@@ -59,9 +59,19 @@ export function createOpsCommandRouter(options: OpsCommandRouterOptions) {
     }
   }
 
-  function register(app: App): void {
-    app.command('/ops', async ({ command, ack }: { command: SlashCommand; ack: (r?: CommandReply) => Promise<void> }) => {
-      await ack(await dispatch(command));
+  /**
+   * Slack wants the ack within 3 s. Most verbs answer in milliseconds; one that
+   * waits on something slow (a snooze waits on Alertmanager) acks "working on it"
+   * and delivers its answer through response_url.
+   */
+  function register(app: App, ackWithinMs = 2500): void {
+    app.command('/ops', async ({ command, ack, respond }) => {
+      const work = dispatch(command);
+      const late = Symbol('late');
+      const first = await Promise.race([work, new Promise<typeof late>((r) => setTimeout(() => r(late), ackWithinMs).unref())]);
+      if (first !== late) return void (await ack(first));
+      await ack(ephemeral(`⏳ Working on \`/ops ${command.text.trim()}\`…`));
+      await respond(await work);
     });
   }
 

@@ -18,7 +18,12 @@ describe('incident actions from buttons and /ops (real Bolt, sandbox Slack, real
     const config = path.join(dir, 'alertmanager.yml');
     fs.writeFileSync(config, 'route:\n  receiver: none\nreceivers:\n  - name: none\n');
     am = await startAlertmanager({ configFile: config, dataDir: dir });
-    h = await startBotHarness({ env: { ALERTMANAGER_URL: am.url } });
+    // A verb slower than Slack's 3 s ack window, to check the router's deferred answer.
+    const slow = { name: 'slowpoke', usage: '/ops slowpoke', summary: 'test only', run: async () => {
+      await new Promise((r) => setTimeout(r, 2800));
+      return { text: 'done slowly', response_type: 'ephemeral' as const };
+    } };
+    h = await startBotHarness({ env: { ALERTMANAGER_URL: am.url }, deps: { extraVerbs: [slow] } });
   });
 
   afterAll(async () => {
@@ -114,6 +119,14 @@ describe('incident actions from buttons and /ops (real Bolt, sandbox Slack, real
     expect(ok).toContain('carol');
     const after = JSON.stringify((await h.sandbox.command({ user: 'alice', channel: 'ops-alerts', command: '/ops', text: 'oncall' })).body);
     expect(after).toContain('carol');
+  });
+
+  it('a slow command is acked within Slack\'s 3 s and answers through response_url', async () => {
+    const res = await h.sandbox.command({ user: 'alice', channel: 'ops-alerts', command: '/ops', text: 'slowpoke' });
+    expect(res).toMatchObject({ ok: true, status: 200 });
+    expect(JSON.stringify(res.body)).toContain('Working on');
+    const answer = await eventually(async () => (await h.sandbox.ephemeral({ user: 'alice' })).find((m) => String(m.text).includes('done slowly')), 5000);
+    expect(answer).toBeDefined();
   });
 
   it('/ops help lists only what the caller may run', async () => {
