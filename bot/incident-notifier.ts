@@ -1,3 +1,4 @@
+import { ValidationError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import type { ChannelResolver } from './slack-channels';
 import type { Incident, IncidentStore, Priority } from './incident-store';
@@ -18,8 +19,11 @@ export interface IncidentNotifierOptions {
 export interface IncidentNotifier {
   /** Queues the root message (posted once) or an edit of it, and a reply after it if given. Never rejects. */
   sync(id: string, reply?: string): Promise<void>;
-  /** Queues a reply in the incident's thread; resolves with the outbox message id once it is in Redis. */
-  postReply(incident: Incident, text: string): Promise<string | undefined>;
+  /**
+   * Queues a reply in the incident's thread; resolves with the outbox message id once it is in Redis.
+   * A stable `dedupeId` makes it idempotent: a second reply with the same id (a retried job) is skipped.
+   */
+  postReply(incident: Incident, text: string, dedupeId?: string): Promise<string>;
   /** Waits (bounded) until queued writes reached Slack: graceful shutdown, tests. */
   drain(timeoutMs?: number): Promise<void>;
 }
@@ -59,14 +63,14 @@ export function createIncidentNotifier(options: IncidentNotifierOptions): Incide
     return work;
   }
 
-  async function enqueue(incident: Incident, dirty: boolean, reply?: string): Promise<string | undefined> {
+  async function enqueue(incident: Incident, dirty: boolean, reply?: string, dedupeId?: string): Promise<string | undefined> {
     const { messageId } = await outbox.syncIncident({
       incidentId: incident.id,
       channel: await channelOf(incident),
       priority: incident.priority,
       rootTs: incident.rootTs,
       dirty,
-      reply: reply ? { text: reply } : undefined,
+      reply: reply ? { text: reply, ...(dedupeId ? { id: dedupeId } : {}) } : undefined,
     });
     return messageId;
   }
@@ -81,8 +85,10 @@ export function createIncidentNotifier(options: IncidentNotifierOptions): Incide
     );
   }
 
-  function postReply(incident: Incident, text: string): Promise<string | undefined> {
-    return track(enqueue(incident, false, text));
+  function postReply(incident: Incident, text: string, dedupeId?: string): Promise<string> {
+    if (!text) return Promise.reject(new ValidationError(`${incident.id}: empty reply`));
+    // A non-empty reply always gets an outbox id.
+    return track(enqueue(incident, false, text, dedupeId).then((id) => id ?? ''));
   }
 
   async function drain(timeoutMs = options.drainTimeoutMs ?? 10_000): Promise<void> {

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { QueueName } from './contracts';
 import { ValidationError } from './errors';
+import type { Logger } from './logger';
 
 /**
  * The producer side of the Slack outbox: every Slack write of the product (bot
@@ -54,7 +55,12 @@ export type OutboxMessage = z.infer<typeof OutboxMessageSchema>;
 export const OutboxPumpJobSchema = z.object({ channel: SlackChannelIdSchema });
 export type OutboxPumpJob = z.infer<typeof OutboxPumpJobSchema>;
 
+/** How long an enqueued message id is remembered, to skip a repeat of it: far longer than any re-send or job retry. */
+export const SEEN_MESSAGE_TTL_S = 86_400;
+
 export const OutboxReplyInputSchema = z.object({
+  /** A stable id makes the enqueue idempotent: a second reply with the same id is skipped. @defaultValue a random UUID */
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,160}$/, 'letters, digits, _ . - only').optional(),
   /** Ordering unit: an incident id keeps its replies in order behind its root message. @defaultValue `ch-<channel>` */
   lane: OutboxLaneIdSchema.optional(),
   channel: SlackChannelIdSchema,
@@ -77,6 +83,8 @@ export function outboxKeys(prefix: string) {
     ready: (channel: string) => `${base}ch:${channel}:ready`,
     gen: (channel: string) => `${base}ch:${channel}:gen`,
     channels: `${base}channels`,
+    /** Set while a message id counts as enqueued (a repeat of it is skipped). */
+    seen: (messageId: string) => `${base}seen:${messageId}`,
   };
 }
 
@@ -93,9 +101,13 @@ export const pumpJobId = (channel: string, generation: string | number) => `pump
  * moves between channels. An incident listed in a storm digest has its replies
  * queued on the digest's lane (its thread). Returns the channel, the pump
  * generation and the lane's priority rank, for the caller to add the pump job.
+ * A message id seen before is not queued again: ioredis re-sends a command that
+ * got no reply before a Redis restart (and a caller's retry may pass the same
+ * id), and Redis may have run and persisted the first one.
  */
 const ENQUEUE_MESSAGE_LUA = `
 local base, laneId, channel, rank, op, kind = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local fresh = redis.call('SET', base .. 'seen:' .. ARGV[7], '1', 'NX', 'EX', tonumber(ARGV[8]))
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lane = base .. 'lane:' .. laneId
@@ -108,9 +120,11 @@ if redis.call('HGET', lane, 'mode') == 'digest' then
   lane = base .. 'lane:' .. laneId
   rank = math.min(rank, tonumber(redis.call('HGET', lane, 'prio') or '3'))
 end
-redis.call('RPUSH', lane .. ':ops', op)
-redis.call('ZADD', base .. 'ch:' .. ch .. ':ready', 'LT', rank * 1e13 + now, laneId)
-redis.call('SADD', base .. 'channels', ch)
+if fresh then
+  redis.call('RPUSH', lane .. ':ops', op)
+  redis.call('ZADD', base .. 'ch:' .. ch .. ':ready', 'LT', rank * 1e13 + now, laneId)
+  redis.call('SADD', base .. 'channels', ch)
+end
 return {ch, redis.call('GET', base .. 'ch:' .. ch .. ':gen') or '0', rank}
 `;
 
@@ -119,6 +133,8 @@ export interface SlackOutboxProducerOptions {
   connection: Redis;
   /** REDIS_PREFIX: the outbox's keys and its BullMQ queue live under it. */
   prefix: string;
+  /** Where the queue's connection errors go (a Redis restart); without it they are dropped, since enqueue calls reject anyway. */
+  logger?: Logger;
 }
 
 /**
@@ -130,6 +146,8 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
   const { connection, prefix } = options;
   const keys = outboxKeys(prefix);
   const queue = new Queue<OutboxPumpJob>(SLACK_OUTBOX_QUEUE, { connection, prefix });
+  // An 'error' without a listener is printed to the console (or thrown) by the emitter.
+  queue.on('error', (err) => options.logger?.warn({ err }, 'slack outbox queue error'));
   // A failed pump frees its id so the next enqueue (or the consumer's sweep) starts a new one.
   const jobOptions = { removeOnComplete: true, removeOnFail: true, attempts: 5, backoff: { type: 'fixed', delay: 1000 } };
 
@@ -146,7 +164,7 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
     }
     const data = parsed.data;
     const message: OutboxMessage = {
-      id: crypto.randomUUID(),
+      id: data.id ?? crypto.randomUUID(),
       text: data.text,
       ...(data.blocks ? { blocks: data.blocks } : {}),
       ...(data.threadTs ? { threadTs: data.threadTs } : {}),
@@ -164,6 +182,8 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
       String(priorityRank(data.priority)),
       JSON.stringify(message),
       kind,
+      message.id,
+      String(SEEN_MESSAGE_TTL_S),
     )) as [string, string, number];
     await kick(channel, generation, rank);
     return message.id;

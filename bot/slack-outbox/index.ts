@@ -36,7 +36,8 @@ export interface IncidentSyncRequest {
   /** The incident's state changed: edit its root message (or its digest line). */
   dirty: boolean;
   /** A reply for the incident's thread, after its root message. */
-  reply?: { text: string; blocks?: Array<Record<string, unknown>> };
+  /** `id`: a stable id makes it idempotent (a repeat with the same id is skipped); default a random UUID. */
+  reply?: { text: string; blocks?: Array<Record<string, unknown>>; id?: string };
 }
 
 /**
@@ -47,7 +48,7 @@ export interface IncidentSyncRequest {
 export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: SlackOutboxDeps) {
   const config: SlackOutboxConfig = SlackOutboxConfigSchema.parse(configInput);
   const { redis, prefix, logger } = deps;
-  const producer = createSlackOutboxProducer({ connection: redis, prefix });
+  const producer = createSlackOutboxProducer({ connection: redis, prefix, logger });
   const keys = producer.keys;
 
   async function depthAndLanes(): Promise<[number, number]> {
@@ -67,7 +68,7 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
   async function syncIncident(req: IncidentSyncRequest): Promise<{ mode: 'root' | 'digest'; messageId?: string }> {
     const message: OutboxMessage | undefined = req.reply
       ? {
-          id: crypto.randomUUID(),
+          id: req.reply.id ?? crypto.randomUUID(),
           text: req.reply.text,
           ...(req.reply.blocks ? { blocks: req.reply.blocks } : {}),
           incidentId: req.incidentId,
@@ -87,6 +88,7 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
       config.stormThresholdPerMinute,
       config.digestSize,
       config.digestWindowMs,
+      message?.id ?? '',
     )) as [string, string, 'root' | 'digest', number];
     await producer.kick(channel, generation, Number(rank));
     return { mode, messageId: message?.id };

@@ -7,6 +7,8 @@
  * needs a single Redis node, not a cluster.
  */
 
+import { SEEN_MESSAGE_TTL_S } from '../../lib/slack-outbox';
+
 const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -17,12 +19,16 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
  * The first call for an incident decides how it appears: its own root message,
  * or — past the storm threshold of new incidents per minute in the channel — a
  * line in the channel's current digest message.
+ * A reply whose message id was queued before is skipped (`seen:<id>`, kept a day): ioredis
+ * re-sends a command that got no reply before a Redis restart, and a retried job
+ * passes the same id, so neither may post the reply twice.
  * Returns {channel, generation, mode, rank}.
  */
 export const SYNC_INCIDENT_LUA = `${NOW}
 local base, id, channel, rank = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local rootTs, wantDirty, op = ARGV[5], ARGV[6] == '1', ARGV[7]
 local threshold, size, window = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+if op ~= '' and not redis.call('SET', base .. 'seen:' .. ARGV[11], '1', 'NX', 'EX', ${SEEN_MESSAGE_TTL_S}) then op = '' end
 local lane = base .. 'lane:' .. id
 redis.call('HSETNX', lane, 'channel', channel)
 redis.call('HSETNX', lane, 'kind', 'incident')
