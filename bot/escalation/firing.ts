@@ -50,13 +50,16 @@ export function createFiring(deps: FiringDeps) {
   const { config, store, state, logger, metrics } = deps;
 
   /**
-   * Posts `text` once: claims the marker, hands the reply to the notifier, marks it done; gives the claim back on
-   * failure. With the outbox the reply is queued behind the root message (or the storm digest), so the root need not exist yet.
+   * Posts `text` once: claims the marker, hands the reply to the notifier under a stable `dedupeId` (so a retry
+   * after a crash between queueing and `done` is skipped by the outbox), then marks it done together with its
+   * timeline entry; gives the claim back on failure. The outbox queues the reply behind the root message (or the
+   * storm digest), so the root need not exist yet.
    */
   async function postOnce(
     incident: Incident,
+    dedupeId: string,
     claim: (token: string) => Promise<string>,
-    done: () => Promise<void>,
+    done: () => Promise<boolean>,
     release: (token: string) => Promise<void>,
     text: () => Promise<string>,
   ): Promise<boolean> {
@@ -67,20 +70,13 @@ export function createFiring(deps: FiringDeps) {
       logger.debug({ incidentId: incident.id, outcome }, 'escalation job no longer called for');
       return false;
     }
-    let ref: string | undefined;
     try {
-      ref = await deps.notifier.postReply(incident, await text());
+      await deps.notifier.postReply(incident, await text(), dedupeId);
     } catch (err) {
       await release(token);
       throw err;
     }
-    // No reference: the notifier could not place it (a direct notifier before the root message exists). Try again shortly.
-    if (ref === undefined) {
-      await release(token);
-      throw new RetryLaterError(`${incident.id}: the thread is not there yet`);
-    }
-    await done();
-    return true;
+    return done();
   }
 
   /** States in which an escalation step still notifies: nobody has it, and no snooze is running. */
@@ -105,10 +101,26 @@ export function createFiring(deps: FiringDeps) {
     const expect = { gen, status: 'running', incidentKey, incidentStates: stepStates(incident, now) };
     let target = { mention: '', describe: '' };
     const lagMs = Math.max(0, now.getTime() - step.dueAt.getTime());
+    const notify = formatNotifyTarget(step.notify);
+    const timelineEntry = () => ({
+      at: new Date().toISOString(),
+      type: 'escalation_step',
+      by: 'escalation',
+      step: stepId,
+      round: String(step.repeatRound + 1),
+      policy: step.policy,
+      notify,
+      target: target.describe,
+      dueAt: step.dueAt.toISOString(),
+      // When it was claimed: the firing order (entries land in the order their posts finish).
+      firedAt: now.toISOString(),
+      lagMs: String(lagMs),
+    });
     const posted = await postOnce(
       incident,
+      `${incidentId}-g${gen}-${stepId}`,
       (token) => state.claim(incidentId, CHAIN, expect, stepId, token, LEASE_MS),
-      () => state.markDone(incidentId, gen, stepId),
+      () => state.markDone(incidentId, gen, stepId, { key: store.keys.timeline(incidentId), entry: timelineEntry() }),
       (token) => state.release(incidentId, gen, stepId, token),
       async () => {
         const overrides = await deps.overrides.live(now);
@@ -117,25 +129,9 @@ export function createFiring(deps: FiringDeps) {
       },
     );
     if (!posted) return;
-    const notify = formatNotifyTarget(step.notify);
     metrics.stepsFired.inc({ policy: step.policy, notify });
     metrics.stepLag.observe(lagMs / 1000);
     logger.info({ incidentId, step: stepId, policy: step.policy, notify, target: target.describe, lagMs }, 'escalation step fired');
-    await store
-      .appendTimeline(incidentId, {
-        type: 'escalation_step',
-        by: 'escalation',
-        step: stepId,
-        round: String(step.repeatRound + 1),
-        policy: step.policy,
-        notify,
-        target: target.describe,
-        dueAt: step.dueAt.toISOString(),
-        // When it was claimed: the firing order (entries land in the order their posts finish).
-        firedAt: now.toISOString(),
-        lagMs: String(lagMs),
-      })
-      .catch((err: unknown) => logger.error({ err, incidentId }, 'escalation step fired but not recorded on the timeline'));
   }
 
   function stepText(incident: Incident, step: { stepIndex: number; repeatRound: number; policy: string }, mention: string, who: string, lagMs: number): string {
@@ -162,10 +158,12 @@ export function createFiring(deps: FiringDeps) {
     const priority = incident.priority;
     const spec = config.priority.response_times[priority];
     const responseTime = spec === NEXT_BUSINESS_DAY ? 'next business day' : spec;
+    const entry = { type: 'sla_breached', by: 'escalation', priority, responseTime, dueAt: current.slaDueAt };
     const posted = await postOnce(
       incident,
+      `${incidentId}-sla${gen}`,
       (token) => state.claim(incidentId, SLA, expect, 'sla', token, LEASE_MS),
-      () => state.markDone(incidentId, gen, 'sla'),
+      () => state.markDone(incidentId, gen, 'sla', { key: store.keys.timeline(incidentId), entry: { at: new Date().toISOString(), ...entry } }),
       (token) => state.release(incidentId, gen, 'sla', token),
       async () => `⏱️ SLA breached: ${priority} response time ${responseTime} exceeded`,
     );
@@ -173,9 +171,6 @@ export function createFiring(deps: FiringDeps) {
     await state.transition(incidentId, SLA, { from: ['pending'], expectGen: gen, fields: { slaStatus: 'breached' }, bump: false });
     metrics.slaBreaches.inc({ priority });
     logger.warn({ incidentId, priority, dueAt: current.slaDueAt }, 'SLA breached');
-    await store
-      .appendTimeline(incidentId, { type: 'sla_breached', by: 'escalation', priority, responseTime, dueAt: current.slaDueAt })
-      .catch((err: unknown) => logger.error({ err, incidentId }, 'SLA breach posted but not recorded on the timeline'));
   }
 
   return { fireStep, fireSla };

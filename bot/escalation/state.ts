@@ -61,7 +61,9 @@ return {1, gen, status}
  * The fired marker: claimed (SET NX with a lease) only while the job's plan is
  * still the current one and the incident is in a state that calls for it.
  * "done" is final; a lease that outlives a crashed process expires, so a
- * retry can claim it again rather than lose the step.
+ * retry can claim it again rather than lose the step. A marker that already
+ * holds the caller's token is its own claim (ioredis re-sent the command after
+ * a Redis restart, and Redis had run it): 'ok', not 'busy'.
  */
 const CLAIM_LUA = `
 local stateKey, incidentKey, marker = KEYS[1], KEYS[2], KEYS[3]
@@ -75,8 +77,22 @@ local ok = false
 for _, s in ipairs(allowed) do if s == st then ok = true end end
 if not ok then return 'state:' .. st end
 if redis.call('SET', marker, ARGV[6], 'NX', 'PX', ARGV[7]) then return 'ok' end
-if redis.call('GET', marker) == 'done' then return 'done' end
+local held = redis.call('GET', marker)
+if held == 'done' then return 'done' end
+if held == ARGV[6] then return 'ok' end
 return 'busy'
+`;
+
+/*
+ * Marks a claimed step done and appends its timeline entry in one step, so a
+ * re-sent command (or a retry) can neither double the entry nor lose it.
+ * ARGV: ttl seconds, then the entry's field/value pairs. Returns 1, or 0 when it was done already.
+ */
+const DONE_LUA = `
+if redis.call('GET', KEYS[1]) == 'done' then return 0 end
+redis.call('SET', KEYS[1], 'done', 'EX', ARGV[1])
+if #ARGV > 1 then redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2)) end
+return 1
 `;
 
 const RELEASE_LUA = `
@@ -167,8 +183,16 @@ export function createEscalationState({ redis, prefix }: { redis: Redis; prefix:
     )) as ClaimOutcome;
   }
 
-  async function markDone(id: string, gen: number, what: string): Promise<void> {
-    await redis.set(keys.marker(id, gen, what), 'done', 'EX', DONE_TTL_S);
+  /**
+   * Marks `what` done and, when given, appends `entry` to the incident's timeline stream (`timelineKey`) in the
+   * same atomic step. Idempotent: true the first time, false when it was done already.
+   */
+  async function markDone(id: string, gen: number, what: string, timeline?: { key: string; entry: Record<string, string> }): Promise<boolean> {
+    const marker = keys.marker(id, gen, what);
+    const first = timeline
+      ? await redis.eval(DONE_LUA, 2, marker, timeline.key, String(DONE_TTL_S), ...Object.entries(timeline.entry).flat())
+      : await redis.eval(DONE_LUA, 1, marker, String(DONE_TTL_S));
+    return first === 1;
   }
 
   /** Gives a claim back after a failed notification, so the retry can fire the step. */
