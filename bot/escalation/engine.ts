@@ -43,6 +43,11 @@ export interface EscalationEngineOptions {
 /** BullMQ promotes delayed jobs a few ms early at most; more than this is a job that must wait. */
 const EARLY_TOLERANCE_MS = 50;
 
+/** Worker lock and stall check (why: see start()). */
+const LOCK_DURATION_MS = 5_000;
+const STALLED_INTERVAL_MS = 2_000;
+const MAX_STALLED_COUNT = 5;
+
 export interface PendingStep {
   /** planEscalation's step id ("r0-s1": round 0, step 1). */
   id: string;
@@ -64,6 +69,7 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
   const now = options.now ?? (() => new Date());
   const state = createEscalationState({ redis: connection, prefix });
   const queue = new Queue<EscalationJob>(QueueName.Escalations, { connection, prefix });
+  queue.on('error', (err) => logger.warn({ err }, 'escalation queue error'));
   const scheduler = createScheduler({ queue, state, config, timeScale, now, logger });
   const overrides = createOverrideStore({ redis: connection, prefix });
   const firing = createFiring({
@@ -286,6 +292,14 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
       connection,
       prefix,
       concurrency: options.concurrency ?? 8,
+      // A job left active by a Redis restart or a dead process is only picked up again once its lock has expired
+      // and the stall check ran: with BullMQ's defaults (30 s lock, 30 s check) that broke "within 2 s of the due
+      // time". BullMQ renews the lock every lockDuration/2 while a job runs. Firing is idempotent (claim marker,
+      // outbox dedupe), so a job that stalls under a blocked event loop and runs again posts nothing twice; hence
+      // several stalls are allowed before BullMQ gives up on a job.
+      lockDuration: LOCK_DURATION_MS,
+      stalledInterval: STALLED_INTERVAL_MS,
+      maxStalledCount: MAX_STALLED_COUNT,
       settings: { backoffStrategy: (attemptsMade, type, err) => (type === BACKOFF_TYPE ? escalationBackoff(attemptsMade, err) : 1000) },
     });
     worker.on('error', (err) => logger.error({ err }, 'escalation worker error'));
