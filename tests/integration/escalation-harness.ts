@@ -36,6 +36,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   /** Outbox settings over Slack's defaults. */
   outbox?: SlackOutboxConfigInput;
+  /** `false`: the sandbox Slack enforces no rate limits (with a fast outbox pace: many replies settle in a second). */
+  slackRateLimits?: false;
 }
 
 export async function createEscalationHarness(options: HarnessOptions = {}) {
@@ -51,6 +53,7 @@ export async function createEscalationHarness(options: HarnessOptions = {}) {
     signingSecret: 'escalation-test-signing-secret',
     requestUrl: 'http://127.0.0.1:9/slack/events',
     channels: [...DEFAULT_CHANNELS, ...CHANNELS],
+    ...(options.slackRateLimits === false ? { rateLimits: false as const } : {}),
   });
   const { url } = await slack.start(0);
   const sandbox = createSandboxClient(url);
