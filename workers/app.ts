@@ -39,7 +39,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
 
   async function start(): Promise<RunningServer> {
     connection = createRedis(env.REDIS_URL);
-    slack = createSlackOutboxProducer({ connection, prefix: env.REDIS_PREFIX });
+    slack = createSlackOutboxProducer({ connection, prefix: env.REDIS_PREFIX, logger: deps.logger });
     worker = createRunbookWorker({ connection, prefix: env.REDIS_PREFIX, concurrency: env.WORKER_CONCURRENCY, mcp, slack, logger: deps.logger, metrics });
     const web = express();
     web.disable('x-powered-by');
