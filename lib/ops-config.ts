@@ -50,7 +50,8 @@ function fail(source: string, issues: Issue[], input?: unknown): never {
   throw new ConfigError(`invalid ops config (${source}): ${problems.join('; ')}`, problems);
 }
 
-function valueAt(root: unknown, keys: ReadonlyArray<PropertyKey>): unknown {
+/** The value at a zod issue's path in the input: undefined means the key is missing ("required"). */
+export function valueAt(root: unknown, keys: ReadonlyArray<PropertyKey>): unknown {
   let node = root;
   for (const key of keys) {
     if (node === null || typeof node !== 'object') return undefined;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, NotFoundError, ValidationError } from './errors';
-import { formatKeyPath, loadOpsConfig, PrioritySchema, type OpsConfig, type Priority } from './ops-config';
+import { formatKeyPath, valueAt, loadOpsConfig, PrioritySchema, type OpsConfig, type Priority } from './ops-config';
 
 /**
  * Runbooks: one YAML file per alert in `runbooks/`, named `<alertname>.yaml`
@@ -159,14 +159,6 @@ function problemsOf(source: string, issues: Issue[], input: unknown): string[] {
   });
 }
 
-function valueAt(root: unknown, keys: ReadonlyArray<PropertyKey>): unknown {
-  let node = root;
-  for (const key of keys) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<PropertyKey, unknown>)[key];
-  }
-  return node;
-}
 
 /** Parses one runbook; returns it, or the problems as "source: key.path: reason" lines. */
 function parseRunbookText(yamlText: string, source: string, expectedName: string | undefined, options: RunbookLoadOptions): Runbook | string[] {
