@@ -34,6 +34,7 @@ describe('npm start: webhook → thread → click → reply → resolved', () =>
 
     const rootMsg = await eventually(async () => (await sandbox.history('ops-critical')).find((m) => m.text.includes(`${incident},`)), 5000, 25);
     const latencyMs = Date.now() - sentAt;
+    console.log(`webhook to root message in Slack: ${latencyMs} ms`);
     expect(latencyMs).toBeLessThan(2000); // the issue's promise: within 2 s
     expect(rootMsg.text).toMatch(/\[P1\] E2EServiceDown/);
 
