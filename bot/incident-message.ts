@@ -12,7 +12,8 @@ export const ActionId = {
   Reclassify: 'incident_reclassify',
 } as const;
 
-const SNOOZE_OPTIONS = [
+/** The snooze lengths people can pick (buttons and `/ops snooze`), with their labels. */
+export const SNOOZE_OPTIONS = [
   ['30m', '30 minutes'],
   ['1h', '1 hour'],
   ['4h', '4 hours'],

@@ -1,10 +1,11 @@
 import { CodedError, ErrorCode } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import type { OpsConfig } from '../lib/ops-config';
-import { durationSeconds } from '../lib/jwt';
+import { parseDuration } from '../lib/duration';
 import { routeIncident } from '../lib/ops-config-routing';
 import { matchersFor, type SilenceClient } from './alertmanager-silences';
 import type { IncidentNotifier } from './incident-notifier';
+import { SNOOZE_OPTIONS } from './incident-message';
 import type { Incident, IncidentState, IncidentStore, Priority } from './incident-store';
 import type { BotMetrics } from './metrics';
 
@@ -37,7 +38,7 @@ export interface IncidentServiceOptions {
   snoozeChoices?: string[];
 }
 
-export const SNOOZE_CHOICES = ['30m', '1h', '4h'];
+export const SNOOZE_CHOICES: string[] = SNOOZE_OPTIONS.map(([length]) => length);
 
 const OPEN: IncidentState[] = ['triggered', 'acknowledged', 'snoozed'];
 
@@ -129,7 +130,7 @@ export function createIncidentService(options: IncidentServiceOptions) {
     }
     const incident = await load(id);
     if (!OPEN.includes(incident.state) || incident.state === 'snoozed') refused(id, 'snooze', incident.state);
-    const until = new Date(Date.now() + durationSeconds(length) * 1000);
+    const until = new Date(Date.now() + parseDuration(length));
     // The silence comes first: if Alertmanager refuses, nothing changes here.
     let silenceId = '';
     if (options.silences) {
