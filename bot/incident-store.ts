@@ -281,15 +281,6 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     return won === 1;
   }
 
-  /** A short lease so that only one replica posts an incident's root message. */
-  async function claimRootPost(id: string, owner: string, ttlMs = 15_000): Promise<boolean> {
-    return (await redis.set(`${keys.incident(id)}:root-claim`, owner, 'PX', ttlMs, 'NX')) === 'OK';
-  }
-
-  async function releaseRootClaim(id: string): Promise<void> {
-    await redis.del(`${keys.incident(id)}:root-claim`);
-  }
-
   async function appendTimeline(id: string, event: Record<string, string>): Promise<string> {
     const fields = Object.entries({ at: new Date().toISOString(), ...event }).flat();
     return (await redis.xadd(keys.timeline(id), '*', ...fields)) as string;
@@ -343,7 +334,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     return redis.smembers(keys.open);
   }
 
-  return { ingest, get, transition, alerts, setRootMessage, claimRootPost, releaseRootClaim, appendTimeline, timeline, openIds, openSummary, keys };
+  return { ingest, get, transition, alerts, setRootMessage, appendTimeline, timeline, openIds, openSummary, keys };
 }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;
