@@ -65,7 +65,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     token: env.SLACK_BOT_TOKEN,
     tokenVerificationEnabled: false,
     logLevel: LogLevel.WARN,
-    clientOptions: env.SLACK_API_URL ? { slackApiUrl: ensureSlash(env.SLACK_API_URL) } : undefined,
+    clientOptions: env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : undefined,
     ...(socketMode ? { socketMode: true, appToken: env.SLACK_APP_TOKEN, signingSecret: env.SLACK_SIGNING_SECRET } : { receiver }),
   });
 
@@ -168,8 +168,5 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, registry, start, stop };
 }
 
-function ensureSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
-}
 
 export type BotApp = ReturnType<typeof createBotApp>;

@@ -9,7 +9,9 @@ export const BotEnvSchema = z.object({
   /** Socket Mode instead of the HTTP receiver when set. */
   SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token (xapp-...)').optional(),
   /** Web API base; the sandbox in local mode, Slack's own when unset. */
-  SLACK_API_URL: httpUrl().optional(),
+  SLACK_API_URL: httpUrl()
+    .transform((u) => (u.endsWith('/') ? u : `${u}/`))
+    .optional(),
   ALERTMANAGER_WEBHOOK_TOKEN: secret(),
   ALERTMANAGER_URL: httpUrl().optional(),
   PROMETHEUS_URL: httpUrl().optional(),

@@ -29,7 +29,7 @@ const STATE_LABEL: Record<string, string> = {
 type Block = KnownBlock;
 
 /** Slack caps: header 150 chars, section text 3000. Truncate rather than be refused. */
-function clip(text: string, max: number): string {
+export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/web-api';
-import { escapeMrkdwn } from '../incident-message';
+import { clip, escapeMrkdwn } from '../incident-message';
 import type { Incident } from '../incident-store';
 
 const ICON: Record<string, string> = { P1: '🔴', P2: '🟠', P3: '🟡', P4: '🔵' };
@@ -8,7 +8,6 @@ const STATE: Record<string, string> = { triggered: '🚨 triggered', acknowledge
 const SECTION_MAX = 3000;
 const TITLE_MAX = 120;
 
-const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 const idNumber = (id: string) => Number(id.replace(/^INC-/, '')) || 0;
 
 /** One incident's line: priority, id, title, firing and resolved counts, state, owner. */
