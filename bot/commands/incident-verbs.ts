@@ -1,7 +1,7 @@
 import { isCodedError } from '../../lib/errors';
-import type { Incident, IncidentStore, Priority } from '../incident-store';
-import type { IncidentService } from '../incident-service';
-import { SNOOZE_CHOICES } from '../incident-service';
+import type { Incident, IncidentStore, Priority } from '../incidents/incident-store';
+import type { IncidentService } from '../incidents/incident-service';
+import { SNOOZE_CHOICES } from '../incidents/incident-service';
 import { ephemeral, type CommandContext, type CommandReply, type OpsVerb } from './types';
 
 const INCIDENT_ID = /^INC-\d+$/i;

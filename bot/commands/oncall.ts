@@ -3,8 +3,8 @@ import { DateTime } from 'luxon';
 import { formatDuration } from '../../lib/duration';
 import { asCodedError, ErrorCode } from '../../lib/errors';
 import type { OnCallOverride, OpsConfig } from '../../lib/ops-config';
-import { createOverrideStore } from '../escalation/oncall-overrides';
-import { createOverride, whoIsOnCall } from '../oncall';
+import { createOverrideStore } from '../oncall/oncall-overrides';
+import { createOverride, whoIsOnCall } from '../oncall/oncall';
 
 /**
  * `/ops oncall` and `/ops oncall override @user <duration> [reason]`.

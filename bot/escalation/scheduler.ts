@@ -2,7 +2,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { EscalationJob } from '../../lib/contracts';
 import type { Logger } from '../../lib/logger';
 import type { OpsConfig, Priority } from '../../lib/ops-config';
-import { planEscalation, type PlannedStep } from '../escalation-policy';
+import { planEscalation, type PlannedStep } from './escalation-policy';
 import { CHAIN, SLA, type Clock, type EscalationStateStore } from './state';
 
 /**

@@ -1,8 +1,8 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../../lib/logger';
 import type { OnCallOverride, OpsConfig } from '../../lib/ops-config';
-import type { NotifyTarget } from '../escalation-policy';
-import { whoIsOnCall } from '../oncall';
+import type { NotifyTarget } from './escalation-policy';
+import { whoIsOnCall } from '../oncall/oncall';
 
 /** Slack user id for a config user name, or undefined when Slack does not know the name. */
 export type UserResolver = (name: string) => Promise<string | undefined>;

@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/web-api';
-import { clip, escapeMrkdwn } from '../incident-message';
-import type { Incident } from '../incident-store';
+import { clip, escapeMrkdwn } from '../incidents/incident-message';
+import type { Incident } from '../incidents/incident-store';
 
 const ICON: Record<string, string> = { P1: '🔴', P2: '🟠', P3: '🟡', P4: '🔵' };
 const STATE: Record<string, string> = { triggered: '🚨 triggered', acknowledged: '👀 acknowledged', snoozed: '😴 snoozed', resolved: '✅ resolved' };

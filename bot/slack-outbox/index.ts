@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import type { Registry } from '../../lib/metrics';
 import { createSlackOutboxProducer, priorityRank, type OutboxMessage, type OutboxPriority } from '../../lib/slack-outbox';
-import type { IncidentStore } from '../incident-store';
+import type { IncidentStore } from '../incidents/incident-store';
 import { SlackOutboxConfigSchema, type SlackOutboxConfig, type SlackOutboxConfigInput } from './config';
 import { createOutboxConsumer } from './consumer';
 import { createOutboxMetrics } from './metrics';

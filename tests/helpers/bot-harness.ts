@@ -3,7 +3,7 @@ import { loadBotEnv } from '../../bot/config';
 import { silentLogger } from '../../lib/logger';
 import { closeRedis, type Redis } from '../../lib/redis';
 import { createSandboxClient, createSlackSandbox, type SandboxClient, type SlackSandbox } from '../../sandbox/slack';
-import type { AlertmanagerWebhook } from '../../bot/alertmanager-payload';
+import type { AlertmanagerWebhook } from '../../bot/alerts/alertmanager-payload';
 import { eventually, freePort } from './ports';
 import { deletePrefix, testPrefix, testRedis, TEST_REDIS_URL } from './redis';
 

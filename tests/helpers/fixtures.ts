@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AlertmanagerWebhook } from '../../bot/alertmanager-payload';
+import type { AlertmanagerWebhook } from '../../bot/alerts/alertmanager-payload';
 
 const dir = path.join(__dirname, '..', 'fixtures', 'alertmanager');
 

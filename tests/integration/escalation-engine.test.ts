@@ -1,4 +1,4 @@
-import { whoIsOnCall } from '../../bot/oncall';
+import { whoIsOnCall } from '../../bot/oncall/oncall';
 import type { EscalationEngine } from '../../bot/escalation/engine';
 import { eventually } from '../helpers/ports';
 import { createEscalationHarness, sleep, type EscalationHarness } from './escalation-harness';

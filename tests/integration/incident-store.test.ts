@@ -1,5 +1,5 @@
-import { createIncidentStore } from '../../bot/incident-store';
-import type { AlertmanagerWebhook } from '../../bot/alertmanager-payload';
+import { createIncidentStore } from '../../bot/incidents/incident-store';
+import type { AlertmanagerWebhook } from '../../bot/alerts/alertmanager-payload';
 import { closeRedis } from '../../lib/redis';
 import { alertmanagerFixture, firingFor, resolvedVersion } from '../helpers/fixtures';
 import { deletePrefix, testPrefix, testRedis } from '../helpers/redis';

@@ -1,6 +1,6 @@
 import { handleOncall, handleOncallOverride, type OncallCommandContext } from '../../bot/commands/oncall';
-import { overridesKey } from '../../bot/escalation/oncall-overrides';
-import { whoIsOnCall } from '../../bot/oncall';
+import { overridesKey } from '../../bot/oncall/oncall-overrides';
+import { whoIsOnCall } from '../../bot/oncall/oncall';
 import { ErrorCode } from '../../lib/errors';
 import { loadOpsConfig } from '../../lib/ops-config';
 import { closeRedis } from '../../lib/redis';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { parse } from 'yaml';
-import { createRunbookRouter } from '../../bot/runbook-routes';
+import { createRunbookRouter } from '../../bot/actions/runbook-routes';
 import { ConfigError } from '../../lib/errors';
 import { listen, type RunningServer } from '../../lib/http';
 import { loadRunbooks, RUNBOOKS_DIR, RunbookSchema } from '../../lib/runbook';

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
-import { createIncidentNotifier } from '../../bot/incident-notifier';
+import { createIncidentNotifier } from '../../bot/incidents/incident-notifier';
 import { createSlackOutbox, createOutboxWebClient } from '../../bot/slack-outbox';
-import { createChannelResolver } from '../../bot/slack-channels';
+import { createChannelResolver } from '../../bot/incidents/slack-channels';
 import { silentLogger } from '../../lib/logger';
 import { closeRedis, createRedis, type Redis } from '../../lib/redis';
 import { createSlackOutboxProducer } from '../../lib/slack-outbox';

@@ -1,4 +1,4 @@
-import type { Incident } from '../../bot/incident-store';
+import type { Incident } from '../../bot/incidents/incident-store';
 import { renderDigest } from '../../bot/slack-outbox/digest-message';
 import { validateBlocks } from '../../sandbox/slack';
 import { createOutboxHarness, type OutboxHarness } from './slack-outbox-harness';

@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
-import { createIncidentNotifier } from '../../bot/incident-notifier';
-import { createIncidentStore, type Priority } from '../../bot/incident-store';
-import { createChannelResolver } from '../../bot/slack-channels';
+import { createIncidentNotifier } from '../../bot/incidents/incident-notifier';
+import { createIncidentStore, type Priority } from '../../bot/incidents/incident-store';
+import { createChannelResolver } from '../../bot/incidents/slack-channels';
 import { createOutboxWebClient, createSlackOutbox, type SlackOutbox, type SlackOutboxConfigInput } from '../../bot/slack-outbox';
 import { silentLogger } from '../../lib/logger';
 import { closeRedis, createRedis, type Redis } from '../../lib/redis';

@@ -1,4 +1,4 @@
-import type { AlertmanagerWebhook } from '../../bot/alertmanager-payload';
+import type { AlertmanagerWebhook } from '../../bot/alerts/alertmanager-payload';
 import { firingFor, resolvedVersion } from '../helpers/fixtures';
 import { startBotHarness, type BotHarness } from '../helpers/bot-harness';
 import type { SlackMessage } from '../../sandbox/slack';

@@ -1,4 +1,4 @@
-import { AlertmanagerWebhookSchema, describeIssues } from '../../bot/alertmanager-payload';
+import { AlertmanagerWebhookSchema, describeIssues } from '../../bot/alerts/alertmanager-payload';
 import { alertmanagerFixture } from '../helpers/fixtures';
 
 describe('Alertmanager v4 payload', () => {

@@ -7,7 +7,7 @@ import {
   isWithinBusinessHours,
   nextBusinessDayDeadline,
   nextBusinessDayStart,
-} from '../../bot/business-hours';
+} from '../../bot/oncall/business-hours';
 
 const london = loadOpsConfig(); // Europe/London, mon-fri 09:00-17:00, UK holidays
 const at = (iso: string) => new Date(iso);

@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { parseNotifyTarget } from '../../bot/escalation-policy';
+import { parseNotifyTarget } from '../../bot/escalation/escalation-policy';
 import { createEscalationMetrics } from '../../bot/escalation/metrics';
 import { escalationBackoff, jobIds } from '../../bot/escalation/scheduler';
 import { createUserResolver, resolveTarget, type TargetContext } from '../../bot/escalation/targets';

@@ -1,6 +1,6 @@
 import { ErrorCode } from '../../lib/errors';
 import { loadOpsConfig, parseOpsConfig } from '../../lib/ops-config';
-import { formatNotifyTarget, parseNotifyTarget, planEscalation, type PlannedStep } from '../../bot/escalation-policy';
+import { formatNotifyTarget, parseNotifyTarget, planEscalation, type PlannedStep } from '../../bot/escalation/escalation-policy';
 
 const config = loadOpsConfig();
 const opened = new Date('2025-03-24T10:00:00Z'); // Monday 10:00 GMT

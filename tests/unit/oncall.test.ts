@@ -1,6 +1,6 @@
 import { ConfigError, ErrorCode } from '../../lib/errors';
 import { loadOpsConfig, parseOpsConfig, type OnCallOverride } from '../../lib/ops-config';
-import { applyOverride, createOverride, resolveUserName, whoIsOnCall } from '../../bot/oncall';
+import { applyOverride, createOverride, resolveUserName, whoIsOnCall } from '../../bot/oncall/oncall';
 
 // alice, bob; weekly from Monday 2025-01-06, hand-off 09:00 Europe/London.
 const config = loadOpsConfig();

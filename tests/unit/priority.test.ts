@@ -1,6 +1,6 @@
 import { ErrorCode } from '../../lib/errors';
 import { loadOpsConfig, parseOpsConfig } from '../../lib/ops-config';
-import { comparePriority, decidePriority, normalizePriority, responseDeadline } from '../../bot/priority';
+import { comparePriority, decidePriority, normalizePriority, responseDeadline } from '../../bot/incidents/priority';
 
 const config = loadOpsConfig();
 

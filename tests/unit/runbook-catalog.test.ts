@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { decidePriority } from '../../bot/priority';
+import { decidePriority } from '../../bot/incidents/priority';
 import { loadOpsConfig, type Priority } from '../../lib/ops-config';
 import { loadRunbooks, runbookConfigProblems, RUNBOOKS_DIR, type Runbook } from '../../lib/runbook';
 

@@ -1,8 +1,8 @@
 import type { App, BlockAction, ButtonAction, StaticSelectAction } from '@slack/bolt';
-import { isCodedError } from '../lib/errors';
-import type { Logger } from '../lib/logger';
-import { mayRunCommand } from '../lib/ops-config-rbac';
-import type { OpsConfig } from '../lib/ops-config';
+import { isCodedError } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import { mayRunCommand } from '../../lib/ops-config-rbac';
+import type { OpsConfig } from '../../lib/ops-config';
 import { ActionId } from './incident-message';
 import type { Incident, Priority } from './incident-store';
 import type { Actor, IncidentService } from './incident-service';

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Router, type Response } from 'express';
-import { ConfigError } from '../lib/errors';
-import { RUNBOOK_NAME_RE, type Runbook } from '../lib/runbook';
+import { ConfigError } from '../../lib/errors';
+import { RUNBOOK_NAME_RE, type Runbook } from '../../lib/runbook';
 
 /** One line of `GET /runbooks`. */
 export interface RunbookIndexEntry {

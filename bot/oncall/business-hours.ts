@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
-import { ConfigError } from '../lib/errors';
-import { WEEKDAYS, type OpsConfig } from '../lib/ops-config';
+import { ConfigError } from '../../lib/errors';
+import { WEEKDAYS, type OpsConfig } from '../../lib/ops-config';
 
 /**
  * Business hours: what "next business day" means for P4 response times and the

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { AlertmanagerWebhook } from './alertmanager-payload';
+import type { AlertmanagerWebhook } from '../alerts/alertmanager-payload';
 
 export type IncidentState = 'triggered' | 'acknowledged' | 'snoozed' | 'resolved';
 export type Priority = 'P1' | 'P2' | 'P3' | 'P4';

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
-import type { Logger } from '../lib/logger';
+import type { Logger } from '../../lib/logger';
 import { AlertmanagerWebhookSchema, describeIssues } from './alertmanager-payload';
 import type { AlertIntake } from './alert-intake';
-import type { BotMetrics } from './metrics';
+import type { BotMetrics } from '../metrics';
 
 export interface AlertmanagerWebhookOptions {
   /** The bearer token Alertmanager sends (`http_config.authorization`). */

@@ -1,8 +1,8 @@
 import { DateTime } from 'luxon';
-import { parseDuration } from '../lib/duration';
-import { ValidationError } from '../lib/errors';
-import { knownUsers, parseInstant, type OnCallOverride, type OpsConfig, type RotationConfig } from '../lib/ops-config';
-import { findRbacMember } from '../lib/ops-config-rbac';
+import { parseDuration } from '../../lib/duration';
+import { ValidationError } from '../../lib/errors';
+import { knownUsers, parseInstant, type OnCallOverride, type OpsConfig, type RotationConfig } from '../../lib/ops-config';
+import { findRbacMember } from '../../lib/ops-config-rbac';
 import { wallClock } from './business-hours';
 
 /**

@@ -1,8 +1,8 @@
-import { parseDuration } from '../lib/duration';
-import { ValidationError } from '../lib/errors';
-import { NEXT_BUSINESS_DAY, type OpsConfig, type Priority } from '../lib/ops-config';
-import { nextBusinessDayStart } from './business-hours';
-import { assertTimeScale } from './priority';
+import { parseDuration } from '../../lib/duration';
+import { ValidationError } from '../../lib/errors';
+import { NEXT_BUSINESS_DAY, type OpsConfig, type Priority } from '../../lib/ops-config';
+import { nextBusinessDayStart } from '../oncall/business-hours';
+import { assertTimeScale } from '../incidents/priority';
 
 /**
  * Escalation as a pure plan: which step notifies whom, when. The engine turns

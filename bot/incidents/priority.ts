@@ -1,7 +1,7 @@
-import { parseDuration } from '../lib/duration';
-import { ValidationError } from '../lib/errors';
-import { NEXT_BUSINESS_DAY, PRIORITIES, type OpsConfig, type Priority } from '../lib/ops-config';
-import { nextBusinessDayDeadline } from './business-hours';
+import { parseDuration } from '../../lib/duration';
+import { ValidationError } from '../../lib/errors';
+import { NEXT_BUSINESS_DAY, PRIORITIES, type OpsConfig, type Priority } from '../../lib/ops-config';
+import { nextBusinessDayDeadline } from '../oncall/business-hours';
 
 /** Which rule set the priority; the incident thread shows it. */
 export type PriorityRule = 'label:priority' | `severity:${string}` | 'runbook' | 'default';

@@ -1,13 +1,13 @@
-import { CodedError, ErrorCode } from '../lib/errors';
-import type { Logger } from '../lib/logger';
-import type { OpsConfig } from '../lib/ops-config';
-import { parseDuration } from '../lib/duration';
-import { routeIncident } from '../lib/ops-config-routing';
-import { matchersFor, type SilenceClient } from './alertmanager-silences';
+import { CodedError, ErrorCode } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import type { OpsConfig } from '../../lib/ops-config';
+import { parseDuration } from '../../lib/duration';
+import { routeIncident } from '../../lib/ops-config-routing';
+import { matchersFor, type SilenceClient } from '../alerts/alertmanager-silences';
 import type { IncidentNotifier } from './incident-notifier';
 import { SNOOZE_OPTIONS } from './incident-message';
 import type { Incident, IncidentState, IncidentStore, Priority } from './incident-store';
-import type { BotMetrics } from './metrics';
+import type { BotMetrics } from '../metrics';
 
 /** What escalation needs to hear about; the engine implements it. */
 export interface EscalationHooks {

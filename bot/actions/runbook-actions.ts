@@ -1,15 +1,15 @@
 import crypto from 'node:crypto';
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { Queue } from 'bullmq';
-import { RunbookActionJobSchema, runbookJobId, type RunbookActionJob, type RunbookActionName } from '../lib/contracts';
-import type { Logger } from '../lib/logger';
-import type { IncidentStore } from './incident-store';
-import type { IncidentNotifier } from './incident-notifier';
-import { ActionId } from './incident-message';
-import type { BotMetrics } from './metrics';
-import { mayRunAction } from '../lib/ops-config-rbac';
-import type { OpsConfig } from '../lib/ops-config';
-import { ephemeral, type OpsVerb } from './commands/types';
+import { RunbookActionJobSchema, runbookJobId, type RunbookActionJob, type RunbookActionName } from '../../lib/contracts';
+import type { Logger } from '../../lib/logger';
+import type { IncidentStore } from '../incidents/incident-store';
+import type { IncidentNotifier } from '../incidents/incident-notifier';
+import { ActionId } from '../incidents/incident-message';
+import type { BotMetrics } from '../metrics';
+import { mayRunAction } from '../../lib/ops-config-rbac';
+import type { OpsConfig } from '../../lib/ops-config';
+import { ephemeral, type OpsVerb } from '../commands/types';
 
 export interface RunbookActionsOptions {
   store: IncidentStore;

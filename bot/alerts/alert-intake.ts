@@ -1,11 +1,11 @@
-import type { Logger } from '../lib/logger';
+import type { Logger } from '../../lib/logger';
 import type { AlertmanagerWebhook } from './alertmanager-payload';
-import type { IncidentNotifier } from './incident-notifier';
-import type { IncidentStore, IngestResult, NewIncidentMeta, Priority } from './incident-store';
-import type { BotMetrics } from './metrics';
-import { routeIncident } from '../lib/ops-config-routing';
-import type { OpsConfig } from '../lib/ops-config';
-import { decidePriority, type PriorityDecision } from './priority';
+import type { IncidentNotifier } from '../incidents/incident-notifier';
+import type { IncidentStore, IngestResult, NewIncidentMeta, Priority } from '../incidents/incident-store';
+import type { BotMetrics } from '../metrics';
+import { routeIncident } from '../../lib/ops-config-routing';
+import type { OpsConfig } from '../../lib/ops-config';
+import { decidePriority, type PriorityDecision } from '../incidents/priority';
 
 export interface AlertIntakeOptions {
   store: IncidentStore;

@@ -1,8 +1,8 @@
-import { ValidationError } from '../lib/errors';
-import type { Logger } from '../lib/logger';
+import { ValidationError } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
 import type { ChannelResolver } from './slack-channels';
 import type { Incident, IncidentStore, Priority } from './incident-store';
-import type { SlackOutbox } from './slack-outbox';
+import type { SlackOutbox } from '../slack-outbox';
 
 export interface IncidentNotifierOptions {
   store: IncidentStore;
