@@ -17,7 +17,7 @@ import { createIncidentNotifier } from './incidents/incident-notifier';
 import { createIncidentStore } from './incidents/incident-store';
 import { createBotMetrics } from './metrics';
 import { createRunbookActions } from './actions/runbook-actions';
-import { createSilenceClient } from './alerts/alertmanager-silences';
+import { createSilenceClient } from '../lib/alertmanager-silences';
 import { createIncidentService } from './incidents/incident-service';
 import { createEscalationEngine } from './escalation/engine';
 import { oncallVerbs } from './commands/oncall-verbs';

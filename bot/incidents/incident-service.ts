@@ -3,7 +3,7 @@ import type { Logger } from '../../lib/logger';
 import type { OpsConfig } from '../../lib/ops-config';
 import { parseDuration } from '../../lib/duration';
 import { routeIncident } from '../../lib/ops-config-routing';
-import { matchersFor, type SilenceClient } from '../alerts/alertmanager-silences';
+import { matchersFor, type SilenceClient } from '../../lib/alertmanager-silences';
 import type { IncidentNotifier } from './incident-notifier';
 import { SNOOZE_OPTIONS } from './incident-message';
 import type { Incident, IncidentState, IncidentStore, Priority } from './incident-store';

@@ -1,5 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
-import { CodedError, ErrorCode } from '../../lib/errors';
+import { CodedError, ErrorCode } from './errors';
 
 export interface SilenceMatcher {
   name: string;
