@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ActionNameSchema, ActionParamsSchemas, type ActionName } from './action-catalog';
 
 /**
  * Job contracts between the bot and the workers. BullMQ checks nothing at run
@@ -14,8 +15,8 @@ export const QueueName = {
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
-export const RunbookActionName = z.enum(['health_check']);
-export type RunbookActionName = z.infer<typeof RunbookActionName>;
+export const RunbookActionName = ActionNameSchema;
+export type RunbookActionName = ActionName;
 
 /** Where a job reports back: the incident's Slack thread. */
 export const SlackThreadRefSchema = z.object({
@@ -24,15 +25,39 @@ export const SlackThreadRefSchema = z.object({
 });
 export type SlackThreadRef = z.infer<typeof SlackThreadRefSchema>;
 
-export const RunbookActionJobSchema = z.object({
-  action: RunbookActionName,
-  incidentId: z.string().regex(/^INC-\d+$/),
-  /** Slack user id of the person who asked, for the audit trail and the reply. */
-  requestedBy: z.string().min(1),
-  thread: SlackThreadRefSchema,
-  params: z.record(z.string(), z.unknown()).default({}),
-  requestedAt: z.string().datetime(),
-});
+/** An idempotency key: also the BullMQ job id and the outbox id of the result, so it has no ':'. */
+export const RequestIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{8,128}$/, 'expected a request id (8-128 of A-Z a-z 0-9 _ . -)');
+
+/**
+ * One runbook action to run. The bot has checked RBAC, confirmation, approval
+ * and the target lock before it enqueues; the worker parses this (and the
+ * params against lib/action-catalog.ts) before it acts.
+ */
+export const RunbookActionJobSchema = z
+  .object({
+    action: RunbookActionName,
+    /** One per request: a double click, a second replica or a retried job carry the same one. */
+    requestId: RequestIdSchema,
+    /** The incident it is for; absent for an action run from a channel. */
+    incidentId: z.string().regex(/^INC-\d+$/).optional(),
+    /** Slack user id of the person who asked (`system:<component>` for diagnostics and remediation). */
+    requestedBy: z.string().min(1),
+    /** Slack user id of the second person, when the action needed an approval. */
+    approvedBy: z.string().min(1).optional(),
+    /** Progress and the result go here: the incident thread, or a channel when `threadTs` is absent. */
+    reply: z.object({ channel: z.string().min(1), threadTs: z.string().regex(/^\d+\.\d+$/).optional() }),
+    params: z.record(z.string(), z.unknown()).default({}),
+    requestedAt: z.string().datetime(),
+    origin: z.enum(['button', 'command', 'diagnostics', 'remediation', 'schedule']).default('command'),
+    /** The target lock the bot took (lib/action-catalog ACTION_POLICIES.target); the worker releases it when done. */
+    lock: z.object({ key: z.string().min(1), token: z.string().min(1) }).optional(),
+  })
+  .superRefine((job, ctx) => {
+    const parsed = ActionParamsSchemas[job.action].safeParse(job.params);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['params', ...issue.path.map(String)], message: issue.message });
+    }
+  });
 export type RunbookActionJob = z.infer<typeof RunbookActionJobSchema>;
 
 export const RunbookActionResultSchema = z.object({
@@ -41,11 +66,6 @@ export const RunbookActionResultSchema = z.object({
   replyTs: z.string().optional(),
 });
 export type RunbookActionResult = z.infer<typeof RunbookActionResultSchema>;
-
-/** BullMQ job ids cannot contain ':'; incident ids and Slack ts never do. */
-export function runbookJobId(job: Pick<RunbookActionJob, 'action' | 'incidentId'>, nonce: string): string {
-  return `${job.incidentId}-${job.action}-${nonce}`.replace(/[^A-Za-z0-9_.-]/g, '_');
-}
 
 const IncidentIdSchema = z.string().regex(/^INC-\d+$/);
 

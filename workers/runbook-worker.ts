@@ -22,7 +22,7 @@ export interface RunbookWorkerOptions {
 type Handler = (job: RunbookActionJob, deps: { mcp: McpClient }) => Promise<ActionOutcome>;
 
 /** One handler per runbook action; the contract's enum keeps this map complete. */
-const HANDLERS: Record<RunbookActionName, Handler> = {
+const HANDLERS: Partial<Record<RunbookActionName, Handler>> = {
   health_check: runHealthCheck,
 };
 
@@ -43,7 +43,7 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
 
   /** Queues the reply in the incident's outbox lane, behind anything the bot queued for it. */
   async function post(job: RunbookActionJob, text: string): Promise<string> {
-    return slack.reply({ lane: job.incidentId, channel: job.thread.channel, threadTs: job.thread.threadTs, text });
+    return slack.reply({ lane: job.incidentId, channel: job.reply.channel, threadTs: job.reply.threadTs, text });
   }
 
   async function process(job: Job<unknown>): Promise<RunbookActionResult> {
@@ -55,7 +55,9 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
     const data = parsed.data;
     const stop = metrics.duration.startTimer({ action: data.action });
     try {
-      const outcome = await HANDLERS[data.action](data, { mcp: options.mcp });
+      const handler = HANDLERS[data.action];
+      if (!handler) throw new UnrecoverableError(`this worker has no handler for ${data.action}`);
+      const outcome = await handler(data, { mcp: options.mcp });
       await post(data, replyText(outcome));
       metrics.jobs.inc({ action: data.action, outcome: outcome.ok ? 'success' : 'failure' });
       return { ok: outcome.ok, summary: outcome.summary };
