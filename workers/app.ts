@@ -6,6 +6,10 @@ import { createMcpClient, type McpClient } from '../lib/mcp-client';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
 import { closeRedis, createRedis } from '../lib/redis';
 import { createSlackOutboxProducer, type SlackOutboxProducer } from '../lib/slack-outbox';
+import { createSilenceClient } from '../lib/alertmanager-silences';
+import { createAuditLog } from '../lib/audit-log';
+import { loadOpsConfig, type OpsConfig } from '../lib/ops-config';
+import type { PlatformDriver } from './drivers/types';
 import type { WorkersEnv } from './config';
 import { createWorkerMetrics } from './metrics';
 import { createRunbookWorker } from './runbook-worker';
@@ -15,6 +19,10 @@ export interface WorkersDeps {
   registry?: Registry;
   /** Override the MCP client (its token is minted from JWT_SECRET by default). */
   mcp?: McpClient;
+  /** The ops config; read from OPS_CONFIG (or the built-in default) when not given. */
+  opsConfig?: OpsConfig;
+  /** The platform driver lifecycle actions go through. */
+  driver?: PlatformDriver;
 }
 
 /** Builds the workers process, unstarted: BullMQ consumers plus a /metrics endpoint. */
@@ -31,6 +39,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
       },
     });
 
+  const opsConfig = deps.opsConfig ?? loadOpsConfig(env.OPS_CONFIG);
   let connection: Redis | undefined;
   // Replies reach Slack through the bot's outbox, never from here.
   let slack: SlackOutboxProducer | undefined;
@@ -40,7 +49,20 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
   async function start(): Promise<RunningServer> {
     connection = createRedis(env.REDIS_URL);
     slack = createSlackOutboxProducer({ connection, prefix: env.REDIS_PREFIX, logger: deps.logger });
-    worker = createRunbookWorker({ connection, prefix: env.REDIS_PREFIX, concurrency: env.WORKER_CONCURRENCY, mcp, slack, logger: deps.logger, metrics });
+    worker = createRunbookWorker({
+      connection,
+      prefix: env.REDIS_PREFIX,
+      concurrency: env.WORKER_CONCURRENCY,
+      mcp,
+      slack,
+      audit: createAuditLog({ redis: connection, prefix: env.REDIS_PREFIX }),
+      logger: deps.logger,
+      metrics,
+      ...(deps.driver ? { driver: deps.driver } : {}),
+      ...(env.ALERTMANAGER_URL ? { silences: createSilenceClient(env.ALERTMANAGER_URL) } : {}),
+      ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL } : {}),
+      announceChannel: opsConfig.channels.P3,
+    });
     const web = express();
     web.disable('x-powered-by');
     web.get('/metrics', metricsHandler(registry));
@@ -54,7 +76,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
 
   async function stop(): Promise<void> {
     // close() waits for jobs in progress, so a Ctrl-C never cuts an action in half.
-    await worker?.close();
+    await worker?.closeAll();
     await slack?.close();
     await http?.close();
     if (connection) await closeRedis(connection);
