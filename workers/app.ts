@@ -13,6 +13,7 @@ import type { PlatformDriver } from './drivers/types';
 import type { WorkersEnv } from './config';
 import { createWorkerMetrics } from './metrics';
 import { createRunbookWorker } from './runbook-worker';
+import { createRemediationWorker } from './remediation-worker';
 
 export interface WorkersDeps {
   logger: Logger;
@@ -44,18 +45,21 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
   // Replies reach Slack through the bot's outbox, never from here.
   let slack: SlackOutboxProducer | undefined;
   let worker: ReturnType<typeof createRunbookWorker> | undefined;
+  let remediations: ReturnType<typeof createRemediationWorker> | undefined;
   let http: RunningServer | undefined;
 
   async function start(): Promise<RunningServer> {
     connection = createRedis(env.REDIS_URL);
     slack = createSlackOutboxProducer({ connection, prefix: env.REDIS_PREFIX, logger: deps.logger });
+    const audit = createAuditLog({ redis: connection, prefix: env.REDIS_PREFIX });
+    remediations = createRemediationWorker({ connection, prefix: env.REDIS_PREFIX, mcp, slack, audit, logger: deps.logger, metrics });
     worker = createRunbookWorker({
       connection,
       prefix: env.REDIS_PREFIX,
       concurrency: env.WORKER_CONCURRENCY,
       mcp,
       slack,
-      audit: createAuditLog({ redis: connection, prefix: env.REDIS_PREFIX }),
+      audit,
       logger: deps.logger,
       metrics,
       ...(deps.driver ? { driver: deps.driver } : {}),
@@ -77,6 +81,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
   async function stop(): Promise<void> {
     // close() waits for jobs in progress, so a Ctrl-C never cuts an action in half.
     await worker?.closeAll();
+    await remediations?.close();
     await slack?.close();
     await http?.close();
     if (connection) await closeRedis(connection);
