@@ -2,7 +2,9 @@ import express, { type Express } from 'express';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueueName, type RunbookActionJob } from '../lib/contracts';
+import { QueueName, type RemediationJob, type RunbookActionJob } from '../lib/contracts';
+import { createAuditLog } from '../lib/audit-log';
+import { createRemediation } from './actions/remediation';
 import { listen, type RunningServer } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
@@ -76,10 +78,11 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     { stormThresholdPerMinute: config.storm.threshold_per_minute, ...deps.slackOutbox },
     { redis, prefix: env.REDIS_PREFIX, client: createOutboxWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL), store, logger, registry },
   );
+  const resolveChannel = createChannelResolver(app.client);
   const notifier = createIncidentNotifier({
     outbox,
     store,
-    resolveChannel: createChannelResolver(app.client),
+    resolveChannel,
     channelFor: (p) => config.channels[p],
     logger,
   });
@@ -97,6 +100,26 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
           logger,
           registry,
         });
+  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
+    connection: redis,
+    prefix: env.REDIS_PREFIX,
+    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  });
+  const remediationQueue = new Queue<RemediationJob>(QueueName.Remediations, { connection: redis, prefix: env.REDIS_PREFIX });
+  const audit = createAuditLog({ redis, prefix: env.REDIS_PREFIX });
+  const remediation = createRemediation({
+    config,
+    runbooks,
+    store,
+    redis,
+    prefix: env.REDIS_PREFIX,
+    remediations: remediationQueue,
+    actions: queue,
+    resolveChannel,
+    audit,
+    logger,
+  });
+  remediation.register(app);
   const intake = createAlertIntake({
     store,
     notifier,
@@ -105,13 +128,11 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     metrics,
     runbookPriority: (alertname) => runbooks.get(alertname)?.priority,
     grafanaUrl: env.GRAFANA_URL,
-    onOpened: escalation && ((id) => escalation.opened(id)),
+    onOpened: async (id) => {
+      await escalation?.opened(id);
+      await remediation.opened(id);
+    },
     onResolved: escalation && ((id) => escalation.resolved(id)),
-  });
-  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
-    connection: redis,
-    prefix: env.REDIS_PREFIX,
-    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   });
   const actions = createRunbookActions({ store, notifier, queue, logger, metrics, config });
   actions.register(app);
@@ -163,6 +184,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await notifier.drain();
     await outbox.close();
     await queue.close();
+    await remediationQueue.close();
   }
 
   return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, registry, start, stop };
