@@ -5,6 +5,8 @@ import type { Redis } from 'ioredis';
 import { QueueName, type RemediationJob, type RunbookActionJob } from '../lib/contracts';
 import { createAuditLog } from '../lib/audit-log';
 import { createRemediation } from './actions/remediation';
+import { createPostmortemExporter } from './postmortem/exporter';
+import { createTimelineNotes } from './postmortem/timeline-notes';
 import { listen, type RunningServer } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
@@ -144,8 +146,12 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     if (!workspaceUrl) workspaceUrl = ((await app.client.auth.test()).url as string | undefined) ?? 'https://slack.com';
     return workspaceUrl;
   };
+  const postmortems = createPostmortemExporter({ store, audit, config, outbox, apiToken: env.BOT_API_TOKEN, logger });
+  postmortems.register(app);
+  const notes = createTimelineNotes({ store, notifier, client: app.client, redis, prefix: env.REDIS_PREFIX, logger });
+  notes.register(app);
   const commands = createOpsCommandRouter({
-    verbs: [...incidentVerbs({ service: incidents, store, slackUrl }), actions.runVerb, ...oncallVerbs, ...(deps.extraVerbs ?? [])],
+    verbs: [...incidentVerbs({ service: incidents, store, slackUrl }), actions.runVerb, ...oncallVerbs, notes.noteVerb, postmortems.verb, ...(deps.extraVerbs ?? [])],
     config,
     redis,
     prefix: env.REDIS_PREFIX,
@@ -159,6 +165,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
 
   web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics }));
   web.use(createRunbookRouter(runbooks, RUNBOOKS_DIR));
+  web.use(postmortems.router());
   web.get('/health', async (_req, res) => {
     const redisOk = await redis.ping().then(() => true, () => false);
     res.status(redisOk ? 200 : 503).json({ status: redisOk ? 'ok' : 'degraded', redis: redisOk, mode: socketMode ? 'socket' : 'http' });
@@ -187,7 +194,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await remediationQueue.close();
   }
 
-  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, postmortems, notes, audit, registry, start, stop };
 }
 
 
