@@ -4,9 +4,11 @@ import { listen, type RunningServer } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { createMcpClient, type McpClient } from '../lib/mcp-client';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
+import { loadOpsConfig, type OpsConfig } from '../lib/ops-config';
 import { closeRedis, createRedis } from '../lib/redis';
 import { createSlackOutboxProducer, type SlackOutboxProducer } from '../lib/slack-outbox';
 import type { WorkersEnv } from './config';
+import { createPlatformDriver, SERVICE_ACCOUNT_DIR, type PlatformDriver } from './drivers';
 import { createWorkerMetrics } from './metrics';
 import { createRunbookWorker } from './runbook-worker';
 
@@ -15,6 +17,10 @@ export interface WorkersDeps {
   registry?: Registry;
   /** Override the MCP client (its token is minted from JWT_SECRET by default). */
   mcp?: McpClient;
+  /** The ops config; read from OPS_CONFIG (or the built-in default) when not given. */
+  opsConfig?: OpsConfig;
+  /** Override the platform driver (built from the ops config's `platform` section by default). */
+  driver?: PlatformDriver;
 }
 
 /** Builds the workers process, unstarted: BullMQ consumers plus a /metrics endpoint. */
@@ -31,7 +37,14 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
       },
     });
 
+  const opsConfig = deps.opsConfig ?? loadOpsConfig(env.OPS_CONFIG);
+  const inCluster = env.KUBERNETES_SERVICE_HOST
+    ? { host: env.KUBERNETES_SERVICE_HOST, port: env.KUBERNETES_SERVICE_PORT ?? '443', tokenPath: `${SERVICE_ACCOUNT_DIR}/token`, caPath: `${SERVICE_ACCOUNT_DIR}/ca.crt` }
+    : undefined;
+
   let connection: Redis | undefined;
+  // Lifecycle actions (restart, deploy, rollback, scale) go through it; built at start, on the workers' Redis.
+  let driver: PlatformDriver | undefined = deps.driver;
   // Replies reach Slack through the bot's outbox, never from here.
   let slack: SlackOutboxProducer | undefined;
   let worker: ReturnType<typeof createRunbookWorker> | undefined;
@@ -39,6 +52,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
 
   async function start(): Promise<RunningServer> {
     connection = createRedis(env.REDIS_URL);
+    driver ??= createPlatformDriver(opsConfig.platform, { redis: connection, prefix: env.REDIS_PREFIX, logger: deps.logger, kubernetes: { inCluster } });
     slack = createSlackOutboxProducer({ connection, prefix: env.REDIS_PREFIX, logger: deps.logger });
     worker = createRunbookWorker({ connection, prefix: env.REDIS_PREFIX, concurrency: env.WORKER_CONCURRENCY, mcp, slack, logger: deps.logger, metrics });
     const web = express();
@@ -56,9 +70,13 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
     // close() waits for jobs in progress, so a Ctrl-C never cuts an action in half.
     await worker?.close();
     await slack?.close();
+    if (!deps.driver) await driver?.close();
     await http?.close();
     if (connection) await closeRedis(connection);
   }
 
-  return { start, stop, registry };
+  /** The platform driver, once started (the lifecycle action handlers call it). */
+  const platformDriver = () => driver;
+
+  return { start, stop, registry, platformDriver };
 }

@@ -9,6 +9,11 @@ export const WorkersEnvSchema = z
     /** The MCP server's Streamable HTTP endpoint. */
     MCP_SERVER_URL: httpUrl().default('http://127.0.0.1:3000/mcp'),
     WORKER_CONCURRENCY: positiveInt(4),
+    /** The ops config (YAML); its `platform` section picks the driver lifecycle actions use. Unset: the built-in default. */
+    OPS_CONFIG: z.string().min(1).optional(),
+    /** Set by Kubernetes in every pod: the kubernetes platform driver then uses the pod's service account. */
+    KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
+    KUBERNETES_SERVICE_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port').optional(),
   })
   .refine((env) => env.JWT_SECRET, {
     message: 'required: the workers mint their own ops:admin token with it',
