@@ -149,4 +149,22 @@ describe('process driver: npm start supervises the MCP server', () => {
     });
     await redis.del(`${stack.prefix}-none:platform:requests:y`);
   });
+
+  it('Ctrl-C stops the supervisor with everything else; its heartbeat goes with it', async () => {
+    const keys = processKeys(stack.prefix);
+    expect(await redis.get(keys.alive('mcp-server'))).not.toBeNull();
+    expect(await stack.interrupt()).toBe(0);
+    expect(stack.output()).toContain('everything stopped');
+    expect(await redis.get(keys.alive('mcp-server'))).toBeNull();
+    // The release it ran stays recorded: the next `npm start` on this Redis starts the server with it again.
+    expect(await redis.hget(keys.service('mcp-server'), 'release')).toBe('v1.2.0');
+    const next = await startStack({ REDIS_PREFIX: stack.prefix });
+    try {
+      const body = (await (await fetch(next.url('SERVER_PORT', '/health'))).json()) as { release?: string };
+      expect(body.release).toBe('v1.2.0');
+      expect(await next.interrupt()).toBe(0);
+    } finally {
+      await next.cleanup();
+    }
+  });
 });
