@@ -17,6 +17,8 @@ import { deletePrefix, testPrefix, testRedis } from '../helpers/redis';
 
 jest.setTimeout(60_000);
 
+const LEASE_MS = 500;
+
 const IMAGE = 'ghcr.io/acme/mcp-financial-ops';
 const NAME = 'mcp-financial-server';
 const HEALTHCHECK = { Test: ['CMD', 'node', 'scripts/health.js'], Interval: 5_000_000_000, Retries: 3 };
@@ -38,7 +40,7 @@ describe('docker driver (fake Docker Engine on a unix socket)', () => {
     const driver = createDockerDriver(platform, {
       client: createDockerClient({ socketPath: platform.docker.socket }),
       history: createReleaseHistory({ redis, prefix }),
-      ledger: createRequestLedger({ redis, prefix }),
+      ledger: createRequestLedger({ redis, prefix, leaseMs: LEASE_MS }),
       logger: silentLogger(),
       pollMs: 20,
     });
@@ -82,7 +84,8 @@ describe('docker driver (fake Docker Engine on a unix socket)', () => {
 
   it('a request resumed after its worker died restarts only if the first attempt had not', async () => {
     const driver = build();
-    const ledger = createRequestLedger({ redis, prefix });
+    // A ledger as the dead worker had it: its lease runs out, then the driver takes over.
+    const ledger = createRequestLedger({ redis, prefix, leaseMs: LEASE_MS });
     // The first attempt noted the start time, restarted the container, then died.
     await ledger.begin('r3', 'restart mcp-server');
     await ledger.note('r3', { startedAtBefore: fake.container(NAME)!.State.StartedAt });

@@ -20,6 +20,8 @@ import { selfSigned, tempDir } from '../helpers/tls';
 
 jest.setTimeout(60_000);
 
+const LEASE_MS = 500;
+
 const NS = 'mcp-financial-ops';
 const DEPLOY = 'mcp-financial-server';
 const IMAGE = 'ghcr.io/acme/mcp-financial-ops';
@@ -51,7 +53,7 @@ describe('kubernetes driver (fake API server)', () => {
     const driver = createKubernetesDriver(config, {
       client,
       history: createReleaseHistory({ redis, prefix }),
-      ledger: createRequestLedger({ redis, prefix }),
+      ledger: createRequestLedger({ redis, prefix, leaseMs: LEASE_MS }),
       logger: silentLogger(),
       pollMs: 20,
     });
@@ -93,11 +95,17 @@ describe('kubernetes driver (fake API server)', () => {
     const again = await driver.restart('mcp-server', ctx('r1'));
     expect(again.summary).toMatch(/already done/);
     expect(fake.patches()).toHaveLength(1);
+
+    // Two attempts of one request at once (a stalled job handed to a second worker): one patch.
+    const [a, b] = await Promise.all([driver.restart('mcp-server', ctx('r1b')), build().restart('mcp-server', ctx('r1b'))]);
+    expect(a.ok && b.ok).toBe(true);
+    expect(fake.patches()).toHaveLength(2);
   });
 
   it('a request resumed after its worker died patches only if the first attempt had not', async () => {
     const driver = build();
-    const ledger = createRequestLedger({ redis, prefix });
+    // A ledger as the dead worker had it: its lease runs out, then the driver takes over.
+    const ledger = createRequestLedger({ redis, prefix, leaseMs: LEASE_MS });
     // First attempt noted its stamp and patched, then died before it recorded the result.
     await ledger.begin('r2', 'restart mcp-server');
     const stamp = '2026-01-01T00:00:00.000Z';

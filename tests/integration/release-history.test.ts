@@ -1,6 +1,7 @@
 import { closeRedis, type Redis } from '../../lib/redis';
 import { createReleaseHistory } from '../../workers/drivers/release-history';
 import { createRequestLedger, once } from '../../workers/drivers/request-ledger';
+import { eventually } from '../helpers/ports';
 import { deletePrefix, testPrefix, testRedis } from '../helpers/redis';
 
 describe('release history and request ledger (real Redis)', () => {
@@ -58,19 +59,61 @@ describe('release history and request ledger (real Redis)', () => {
       calls += 1;
       return { ok: true, summary: 'restarted' };
     };
-    expect((await once(ledger, 'req-1', 'restart svc', perform)).summary).toBe('restarted');
-    const again = await once(ledger, 'req-1', 'restart svc', perform);
+    expect((await once(ledger, { requestId: 'req-1' }, 'restart svc', perform)).summary).toBe('restarted');
+    const again = await once(ledger, { requestId: 'req-1' }, 'restart svc', perform);
     expect(again.summary).toMatch(/already done; nothing was repeated/);
     expect(calls).toBe(1);
     await expect(ledger.begin('req-1', 'deploy svc v1.0.0')).rejects.toMatchObject({ code: 'E_IDEMPOTENCY_CONFLICT' });
   });
 
-  it('a started request resumes with the notes of the first attempt', async () => {
+  it('two attempts at once: the second waits for the first one\'s result', async () => {
     const ledger = createRequestLedger({ redis, prefix });
-    const first = await ledger.begin('req-2', 'restart svc');
-    expect(first.fresh).toBe(true);
-    await ledger.note('req-2', { marker: 'abc' });
-    const second = await ledger.begin('req-2', 'restart svc');
-    expect(second).toMatchObject({ fresh: false, state: 'started', notes: { marker: 'abc' } });
+    let calls = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const perform = async () => {
+      calls += 1;
+      await gate;
+      return { ok: true, summary: 'deployed' };
+    };
+    const first = once(ledger, { requestId: 'req-2' }, 'deploy svc v1', perform);
+    await eventually(async () => calls === 1);
+    const second = once(ledger, { requestId: 'req-2' }, 'deploy svc v1', perform);
+    release();
+    expect((await first).summary).toBe('deployed');
+    expect((await second).summary).toMatch(/^deployed \(request req-2 was already done/);
+    expect(calls).toBe(1);
+  });
+
+  it('an attempt whose worker died is resumed once its lease runs out, with its notes', async () => {
+    const ledger = createRequestLedger({ redis, prefix, leaseMs: 300 });
+    const dead = await ledger.begin('req-3', 'restart svc');
+    expect(dead).toMatchObject({ fresh: true, state: 'started' });
+    await ledger.note('req-3', { marker: 'abc', config: { Env: [], Cmd: null } });
+    expect((await ledger.begin('req-3', 'restart svc')).state).toBe('busy');
+    const seen: unknown[] = [];
+    const result = await once(ledger, { requestId: 'req-3' }, 'restart svc', async (entry) => {
+      seen.push(entry);
+      return { ok: true, summary: 'resumed' };
+    });
+    expect(result.summary).toBe('resumed');
+    expect(seen).toEqual([expect.objectContaining({ fresh: false, state: 'started', notes: { marker: 'abc', config: { Env: [], Cmd: null } } })]);
+  });
+
+  it('a failed attempt gives the request back: the retry resumes it', async () => {
+    const ledger = createRequestLedger({ redis, prefix });
+    const entries: { fresh: boolean }[] = [];
+    await expect(
+      once(ledger, { requestId: 'req-4' }, 'scale svc 3', async (entry) => {
+        entries.push(entry);
+        throw new Error('rollout API down');
+      }),
+    ).rejects.toThrow('rollout API down');
+    const ok = await once(ledger, { requestId: 'req-4' }, 'scale svc 3', async (entry) => {
+      entries.push(entry);
+      return { ok: true, summary: 'scaled' };
+    });
+    expect(ok.summary).toBe('scaled');
+    expect(entries.map((e) => e.fresh)).toEqual([true, false]);
   });
 });

@@ -209,7 +209,7 @@ export function createDockerDriver(platform: PlatformConfig, deps: DockerDriverD
     async restart(service, ctx) {
       if (!(service in platform.services)) return unknown(service);
       const name = containerName(service);
-      return once(ledger, ctx.requestId, `restart ${service}`, async (entry) => {
+      return once(ledger, ctx, `restart ${service}`, async (entry) => {
         const c = await mustInspect(name, ctx.signal);
         const before = typeof entry.notes.startedAtBefore === 'string' ? entry.notes.startedAtBefore : undefined;
         // An earlier attempt of this request restarted it already if it started since: only wait.
@@ -227,7 +227,7 @@ export function createDockerDriver(platform: PlatformConfig, deps: DockerDriverD
 
     async deploy(service, version, ctx) {
       if (!(service in platform.services)) return unknown(service);
-      return once(ledger, ctx.requestId, entryWhat('deploy', service, version), async (entry) => {
+      return once(ledger, ctx, entryWhat('deploy', service, version), async (entry) => {
         let image = typeof entry.notes.image === 'string' ? entry.notes.image : undefined;
         if (!image) {
           const repo = platform.services[service]!.image ?? imageRepository((await mustInspect(containerName(service), ctx.signal)).Config.Image);
@@ -240,7 +240,7 @@ export function createDockerDriver(platform: PlatformConfig, deps: DockerDriverD
 
     async rollback(service, ctx) {
       if (!(service in platform.services)) return unknown(service);
-      return once(ledger, ctx.requestId, entryWhat('rollback', service, ''), async (entry) => {
+      return once(ledger, ctx, entryWhat('rollback', service, ''), async (entry) => {
         let chosen = entry.notes.target as { version: string; ref: string } | undefined;
         if (!chosen) {
           const previous = await history.previousHealthy(service);

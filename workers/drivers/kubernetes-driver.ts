@@ -192,7 +192,7 @@ export function createKubernetesDriver(platform: PlatformConfig, deps: Kubernete
     async restart(service, ctx) {
       const t = target(service);
       if (!t) return unknown(service);
-      return once(ledger, ctx.requestId, `restart ${service}`, async (entry) => {
+      return once(ledger, ctx, `restart ${service}`, async (entry) => {
         let d = await get(t, ctx.signal);
         const noted = typeof entry.notes.restartedAt === 'string' ? entry.notes.restartedAt : undefined;
         // Patched already by an earlier attempt of this request: only wait.
@@ -211,7 +211,7 @@ export function createKubernetesDriver(platform: PlatformConfig, deps: Kubernete
     async deploy(service, version, ctx) {
       const t = target(service);
       if (!t) return unknown(service);
-      return once(ledger, ctx.requestId, `deploy ${service} ${version}`, async () => {
+      return once(ledger, ctx, `deploy ${service} ${version}`, async () => {
         const d = await get(t, ctx.signal);
         const image = `${t.svc.image ?? imageRepository(containerOf(t, d).image)}:${version}`;
         return release(service, t, version, image, 'deploy', ctx);
@@ -221,7 +221,7 @@ export function createKubernetesDriver(platform: PlatformConfig, deps: Kubernete
     async rollback(service, ctx) {
       const t = target(service);
       if (!t) return unknown(service);
-      return once(ledger, ctx.requestId, `rollback ${service}`, async (entry) => {
+      return once(ledger, ctx, `rollback ${service}`, async (entry) => {
         let chosen = entry.notes.target as { version: string; ref: string } | undefined;
         if (!chosen) {
           const previous = await history.previousHealthy(service);
@@ -239,7 +239,7 @@ export function createKubernetesDriver(platform: PlatformConfig, deps: Kubernete
       if (replicas > t.svc.max_replicas) {
         return { ok: false, summary: `scale ${service} to ${replicas} refused: platform.services.${service}.max_replicas is ${t.svc.max_replicas}` };
       }
-      return once(ledger, ctx.requestId, `scale ${service} ${replicas}`, async (entry) => {
+      return once(ledger, ctx, `scale ${service} ${replicas}`, async (entry) => {
         const scalePath = `${t.base}/scale`;
         const current = await client.request({ method: 'GET', path: scalePath, what: t.what, signal: ctx.signal }, ScaleSchema);
         const from = typeof entry.notes.from === 'number' ? entry.notes.from : current.spec.replicas;

@@ -112,7 +112,7 @@ export function createProcessDriver(platform: PlatformConfig, deps: ProcessDrive
     async restart(service, ctx) {
       const refused = known(service);
       if (refused) return refused;
-      return once(ledger, ctx.requestId, `restart ${service}`, () =>
+      return once(ledger, ctx, `restart ${service}`, () =>
         relaunch(service, 'restarted', { requestId: ctx.requestId, service, action: 'restart', requestedBy: ctx.requestedBy }, ctx),
       );
     },
@@ -120,7 +120,7 @@ export function createProcessDriver(platform: PlatformConfig, deps: ProcessDrive
     async deploy(service, version, ctx) {
       const refused = known(service);
       if (refused) return refused;
-      return once(ledger, ctx.requestId, `deploy ${service} ${version}`, async () => {
+      return once(ledger, ctx, `deploy ${service} ${version}`, async () => {
         await baseline(service, ctx);
         return release(service, version, 'deploy', ctx);
       });
@@ -129,7 +129,7 @@ export function createProcessDriver(platform: PlatformConfig, deps: ProcessDrive
     async rollback(service, ctx) {
       const refused = known(service);
       if (refused) return refused;
-      return once(ledger, ctx.requestId, `rollback ${service}`, async (entry) => {
+      return once(ledger, ctx, `rollback ${service}`, async (entry) => {
         // A resumed rollback keeps the target it chose: by now its own release may be the current one.
         let target = typeof entry.notes.target === 'string' ? entry.notes.target : undefined;
         if (!target) {
