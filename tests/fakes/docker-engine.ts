@@ -65,7 +65,14 @@ export interface DockerEngineFake {
   brokenImages: Set<string>;
   registry: Set<string>;
   /** Creates and starts a container from a local image, as `docker run -d --name` would. */
-  run(name: string, config: { Image: string; Env?: string[]; Healthcheck?: unknown; Labels?: Record<string, string> }, hostConfig?: Record<string, unknown>): string;
+  run(
+    name: string,
+    config: { Image: string; Env?: string[]; Healthcheck?: unknown; Labels?: Record<string, string> },
+    hostConfig?: Record<string, unknown>,
+    networks?: Record<string, { Aliases?: string[] }>,
+  ): string;
+  /** User-defined networks containers can be connected to. */
+  networks: Set<string>;
   container(name: string): FakeContainer | undefined;
   /** Answers the next matching request with this status and message instead of acting. */
   failNext(method: string, pathPattern: RegExp, status: number, message: string): void;
@@ -82,6 +89,7 @@ export async function startDockerEngineFake(options: DockerEngineFakeOptions = {
   const localImages = new Map<string, string>();
   const registry = new Set(options.registry ?? []);
   const brokenImages = new Set<string>();
+  const networks = new Set<string>();
   const requests: RecordedDockerRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const failures: { method: string; pattern: RegExp; status: number; message: string }[] = [];
@@ -157,7 +165,7 @@ export async function startDockerEngineFake(options: DockerEngineFakeOptions = {
   type Answer = [number, unknown?];
   const msg = (status: number, message: string): Answer => [status, { message }];
 
-  function route(method: string, p: string, query: URLSearchParams, body: unknown, res: http.ServerResponse): Answer | 'streamed' {
+  function route(method: string, p: string, query: URLSearchParams, body: unknown, res: http.ServerResponse, apiMinor: number): Answer | 'streamed' {
     const failure = failures.findIndex((f) => f.method === method && f.pattern.test(p));
     if (failure >= 0) {
       const [f] = failures.splice(failure, 1);
@@ -182,12 +190,28 @@ export async function startDockerEngineFake(options: DockerEngineFakeOptions = {
       const image = typeof b.Image === 'string' ? b.Image : '';
       if (!image) return msg(400, 'no command specified');
       if (!localImages.has(image)) return msg(404, `No such image: ${image}`);
+      const endpoints = Object.keys(((b.NetworkingConfig as { EndpointsConfig?: object } | undefined)?.EndpointsConfig ?? {}) as object);
+      // Before API v1.44 a container is created on one network; the others are connected afterwards.
+      if (endpoints.length > 1 && apiMinor < 44) return msg(400, `Container cannot be connected to network endpoints: ${endpoints.join(', ')}`);
+      const unknownNet = endpoints.find((n) => n !== 'bridge' && !networks.has(n));
+      if (unknownNet) return msg(404, `network ${unknownNet} not found`);
       const clash = name ? find(name) : undefined;
       if (clash && clash.Name === `/${name}`) {
         return msg(409, `Conflict. The container name "/${name}" is already in use by container "${clash.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
       }
       const c = create(name || `fake_${randomBytes(3).toString('hex')}`, b);
       return [201, { Id: c.Id, Warnings: [] }];
+    }
+    const net = /^\/networks\/([^/]+)\/connect$/.exec(p);
+    if (method === 'POST' && net) {
+      const netName = decodeURIComponent(net[1]!);
+      if (netName !== 'bridge' && !networks.has(netName)) return msg(404, `network ${netName} not found`);
+      const b = (body ?? {}) as { Container?: string; EndpointConfig?: { Aliases?: string[] } };
+      const c = b.Container ? find(b.Container) : undefined;
+      if (!c) return msg(404, `No such container: ${b.Container ?? ''}`);
+      if (c.NetworkSettings.Networks[netName]) return msg(403, `endpoint with name ${c.Name.slice(1)} already exists in network ${netName}`);
+      c.NetworkSettings.Networks[netName] = { Aliases: [...(b.EndpointConfig?.Aliases ?? []), c.Id.slice(0, 12)], NetworkID: digest(netName).slice(7, 71), EndpointID: '', IPAddress: '' };
+      return [200];
     }
     const m = /^\/containers\/([^/]+)(?:\/(json|restart|stop|start))?$/.exec(p);
     if (!m) return msg(404, 'page not found');
@@ -225,6 +249,7 @@ export async function startDockerEngineFake(options: DockerEngineFakeOptions = {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://docker');
+      const version = /^\/v1\.(\d+)/.exec(url.pathname);
       const p = url.pathname.replace(/^\/v1\.\d+/, '');
       const text = Buffer.concat(chunks).toString('utf8');
       let body: unknown;
@@ -235,7 +260,7 @@ export async function startDockerEngineFake(options: DockerEngineFakeOptions = {
         res.end(JSON.stringify({ message: 'invalid JSON' }));
         return;
       }
-      const answer = route(req.method ?? '', p, url.searchParams, body, res);
+      const answer = route(req.method ?? '', p, url.searchParams, body, res, version ? Number(version[1]) : 51);
       const status = answer === 'streamed' ? 200 : answer[0];
       requests.push({ method: req.method ?? '', path: p, query: Object.fromEntries(url.searchParams), body, status });
       if (answer === 'streamed') return;
@@ -255,10 +280,12 @@ export async function startDockerEngineFake(options: DockerEngineFakeOptions = {
     requests,
     brokenImages,
     registry,
-    run(name, config, hostConfig) {
+    networks,
+    run(name, config, hostConfig, nets) {
       localImages.set(config.Image, digest(config.Image));
       registry.add(config.Image);
-      const c = create(name, { ...config, HostConfig: hostConfig ?? {} });
+      for (const n of Object.keys(nets ?? {})) if (n !== 'bridge') networks.add(n);
+      const c = create(name, { ...config, HostConfig: hostConfig ?? {}, ...(nets ? { NetworkingConfig: { EndpointsConfig: nets } } : {}) });
       start(c);
       return c.Id;
     },

@@ -22,7 +22,7 @@ const LEASE_MS = 500;
 const IMAGE = 'ghcr.io/acme/mcp-financial-ops';
 const NAME = 'mcp-financial-server';
 const HEALTHCHECK = { Test: ['CMD', 'node', 'scripts/health.js'], Interval: 5_000_000_000, Retries: 3 };
-const HOST_CONFIG = { PortBindings: { '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '3000' }] }, RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 }, Binds: ['/srv/ops:/app/config:ro'] };
+const HOST_CONFIG = { NetworkMode: 'ops-net', PortBindings: { '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '3000' }] }, RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 }, Binds: ['/srv/ops:/app/config:ro'] };
 
 describe('docker driver (fake Docker Engine on a unix socket)', () => {
   let fake: DockerEngineFake;
@@ -54,7 +54,10 @@ describe('docker driver (fake Docker Engine on a unix socket)', () => {
     redis = testRedis();
     prefix = testPrefix('docker');
     fake = await startDockerEngineFake({ registry: [`${IMAGE}:v1.1.0`, `${IMAGE}:v1.2.0`, `${IMAGE}:v1.3.0`] });
-    fake.run(NAME, { Image: `${IMAGE}:v1.0.0`, Env: ['NODE_ENV=production', 'SERVER_PORT=3000'], Healthcheck: HEALTHCHECK, Labels: { team: 'ops' } }, HOST_CONFIG);
+    fake.run(NAME, { Image: `${IMAGE}:v1.0.0`, Env: ['NODE_ENV=production', 'SERVER_PORT=3000'], Healthcheck: HEALTHCHECK, Labels: { team: 'ops' } }, HOST_CONFIG, {
+      'ops-net': { Aliases: ['mcp'] },
+      backend: {},
+    });
     fake.run('plain', { Image: 'busybox:1.36' });
     await eventually(async () => fake.container(NAME)!.State.Health?.Status === 'healthy');
   });
@@ -115,6 +118,7 @@ describe('docker driver (fake Docker Engine on a unix socket)', () => {
       `POST /containers/${oldId}/stop 204`,
       `DELETE /containers/${oldId} 204`,
       'POST /containers/create 201',
+      'POST /networks/backend/connect 200',
       `POST /containers/${fake.container(NAME)!.Id}/start 204`,
     ]);
     expect(fake.requests.find((r) => r.path === '/images/create')!.query).toEqual({ fromImage: IMAGE, tag: 'v1.1.0' });
@@ -125,6 +129,10 @@ describe('docker driver (fake Docker Engine on a unix socket)', () => {
     expect(now.Id).not.toBe(oldId);
     expect(now.Config).toMatchObject({ Image: `${IMAGE}:v1.1.0`, Env: ['NODE_ENV=production', 'SERVER_PORT=3000'], Labels: { team: 'ops' }, Healthcheck: HEALTHCHECK });
     expect(now.HostConfig).toMatchObject(HOST_CONFIG);
+    // Same networks and aliases; the old container's id alias is not carried over.
+    expect(Object.keys(now.NetworkSettings.Networks).sort()).toEqual(['backend', 'ops-net']);
+    expect(now.NetworkSettings.Networks['ops-net']!.Aliases).toEqual(['mcp', now.Id.slice(0, 12)]);
+    expect((created.body as { NetworkingConfig: unknown }).NetworkingConfig).toEqual({ EndpointsConfig: { 'ops-net': { Aliases: ['mcp'] } } });
     expect((await driver.deploy('mcp-server', 'v1.2.0', ctx('d2'))).ok).toBe(true);
 
     fake.brokenImages.add(`${IMAGE}:v1.3.0`);

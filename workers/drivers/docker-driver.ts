@@ -69,6 +69,13 @@ function snapshot(c: Container): Snapshot {
   return { oldId: c.Id, config, hostConfig: c.HostConfig, endpoints, oldImage: c.Config.Image };
 }
 
+/** The network a container is created on: its NetworkMode when that is one of its networks, else the first. */
+function primaryNetwork(snap: Snapshot): string | undefined {
+  const nets = Object.keys(snap.endpoints);
+  const mode = typeof snap.hostConfig.NetworkMode === 'string' ? snap.hostConfig.NetworkMode : undefined;
+  return mode && nets.includes(mode) ? mode : nets[0];
+}
+
 export function createDockerDriver(platform: PlatformConfig, deps: DockerDriverDeps): PlatformDriver {
   const { client, history, ledger } = deps;
   const readyTimeoutMs = parseDuration(platform.ready_timeout);
@@ -149,6 +156,18 @@ export function createDockerDriver(platform: PlatformConfig, deps: DockerDriverD
     return answer;
   }
 
+  /** Connects the container to the snapshot's networks it is not on yet (`already`). */
+  async function connectNetworks(id: string, name: string, already: string[], snap: Snapshot, signal?: AbortSignal): Promise<void> {
+    for (const [net, endpoint] of Object.entries(snap.endpoints)) {
+      if (already.includes(net)) continue;
+      await callExpecting(
+        { method: 'POST', path: `/networks/${encodeURIComponent(net)}/connect`, body: { Container: id, EndpointConfig: endpoint }, signal },
+        [200],
+        `connecting ${name} to network ${net}`,
+      );
+    }
+  }
+
   async function recreate(service: string, image: string, version: string, kind: 'deploy' | 'rollback', entry: LedgerEntry, ctx: DriverCallContext): Promise<DriverResult> {
     const name = containerName(service);
     const { signal } = ctx;
@@ -174,21 +193,25 @@ export function createDockerDriver(platform: PlatformConfig, deps: DockerDriverD
     }
     if (!current) {
       if (!snap) throw new CodedError(ErrorCode.Internal, `container ${name} is gone and no earlier step recorded its settings`);
+      // API v1.43 takes one network at create: the primary one (NetworkMode); the others are connected after.
+      const primary = primaryNetwork(snap);
       const created = await callExpecting(
         {
           method: 'POST',
           path: '/containers/create',
           query: { name },
-          body: { ...snap.config, Image: image, HostConfig: snap.hostConfig, NetworkingConfig: { EndpointsConfig: snap.endpoints } },
+          body: { ...snap.config, Image: image, HostConfig: snap.hostConfig, NetworkingConfig: { EndpointsConfig: primary ? { [primary]: snap.endpoints[primary] } : {} } },
           signal,
         },
         [201],
         `creating ${name} from ${image}`,
       );
       const id = z.object({ Id: z.string() }).parse(JSON.parse(created.text)).Id;
+      await connectNetworks(id, name, [primary ?? ''], snap, signal);
       await callExpecting({ method: 'POST', path: path(id, '/start'), signal }, [204, 304], `starting ${name}`);
     } else {
-      // Recreated by an earlier attempt of this request (or already on this image): make sure it runs.
+      // Recreated by an earlier attempt of this request (or already on this image): make sure it is connected and runs.
+      if (snap) await connectNetworks(current.Id, name, Object.keys(current.NetworkSettings?.Networks ?? {}), snap, signal);
       await callExpecting({ method: 'POST', path: path(current.Id, '/start'), signal }, [204, 304], `starting ${name}`);
     }
     await history.record(service, { requestId: ctx.requestId, version, ref: image, by: ctx.requestedBy, kind, healthy: 'unknown' });
