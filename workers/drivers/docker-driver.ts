@@ -5,7 +5,7 @@ import type { Logger } from '../../lib/logger';
 import type { PlatformConfig } from '../../lib/ops-config-platform';
 import { engineError, type DockerClient } from './docker-client';
 import { imageRepository, imageTag } from './kubernetes-driver';
-import type { ReleaseHistory } from './release-history';
+import { RollbackTargetSchema, type ReleaseHistory } from './release-history';
 import { once, type LedgerEntry, type RequestLedger } from './request-ledger';
 import type { DriverCallContext, DriverResult, PlatformDriver } from './types';
 import { pollUntil, seconds, waitForReadyUrl } from './wait';
@@ -264,7 +264,8 @@ export function createDockerDriver(platform: PlatformConfig, deps: DockerDriverD
     async rollback(service, ctx) {
       if (!(service in platform.services)) return unknown(service);
       return once(ledger, ctx, entryWhat('rollback', service, ''), async (entry) => {
-        let chosen = entry.notes.target as { version: string; ref: string } | undefined;
+        const noted = RollbackTargetSchema.safeParse(entry.notes.target);
+        let chosen = noted.success ? noted.data : undefined;
         if (!chosen) {
           const previous = await history.previousHealthy(service);
           if (!previous) return { ok: false, summary: `no earlier healthy release of ${service} in the release history; nothing to roll back to` };

@@ -4,7 +4,7 @@ import { CodedError, ErrorCode } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { PlatformConfig, PlatformServiceConfig } from '../../lib/ops-config-platform';
 import type { KubeClient } from './kubernetes-client';
-import type { ReleaseHistory } from './release-history';
+import { RollbackTargetSchema, type ReleaseHistory } from './release-history';
 import { once, type RequestLedger } from './request-ledger';
 import type { DriverCallContext, DriverResult, PlatformDriver } from './types';
 import { pollUntil, seconds } from './wait';
@@ -222,7 +222,8 @@ export function createKubernetesDriver(platform: PlatformConfig, deps: Kubernete
       const t = target(service);
       if (!t) return unknown(service);
       return once(ledger, ctx, `rollback ${service}`, async (entry) => {
-        let chosen = entry.notes.target as { version: string; ref: string } | undefined;
+        const noted = RollbackTargetSchema.safeParse(entry.notes.target);
+        let chosen = noted.success ? noted.data : undefined;
         if (!chosen) {
           const previous = await history.previousHealthy(service);
           if (!previous) return { ok: false, summary: `no earlier healthy release of ${service} in the release history; nothing to roll back to` };

@@ -98,6 +98,8 @@ export function createProcessDriver(platform: PlatformConfig, deps: ProcessDrive
   }
 
   async function release(service: string, version: string, kind: 'deploy' | 'rollback', ctx: DriverCallContext): Promise<DriverResult> {
+    // No launcher, no release: the history only records what was sent to one.
+    await supervised(service);
     await history.record(service, { requestId: ctx.requestId, version, ref: version, by: ctx.requestedBy, kind, healthy: 'unknown' });
     const verb = kind === 'deploy' ? `deployed ${version}` : `rolled back to ${version}`;
     const result = await relaunch(service, verb, { requestId: ctx.requestId, service, action: 'deploy', version, requestedBy: ctx.requestedBy }, ctx);

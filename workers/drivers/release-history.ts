@@ -26,6 +26,9 @@ export const ReleaseSchema = z.object({
 });
 export type Release = z.output<typeof ReleaseSchema>;
 
+/** What a rollback chose (noted in the request ledger, so a resumed rollback keeps it). */
+export const RollbackTargetSchema = z.object({ version: z.string().min(1), ref: z.string().min(1) });
+
 export interface ReleaseHistoryOptions {
   redis: Redis;
   prefix: string;
