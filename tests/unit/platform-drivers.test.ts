@@ -1,4 +1,5 @@
-import { imageRepository, imageTag, rolloutStatus } from '../../workers/drivers/kubernetes-driver';
+import { imageRepository, imageTag } from '../../workers/drivers/image-ref';
+import { rolloutStatus } from '../../workers/drivers/kubernetes-driver';
 
 describe('image references', () => {
   it.each([

@@ -4,7 +4,7 @@ import { CodedError, ErrorCode } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { PlatformConfig } from '../../lib/ops-config-platform';
 import { engineError, type DockerClient } from './docker-client';
-import { imageRepository, imageTag } from './kubernetes-driver';
+import { imageRepository, imageTag } from './image-ref';
 import { RollbackTargetSchema, type ReleaseHistory } from './release-history';
 import { once, type LedgerEntry, type RequestLedger } from './request-ledger';
 import type { DriverCallContext, DriverResult, PlatformDriver } from './types';

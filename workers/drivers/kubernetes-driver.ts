@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { parseDuration } from '../../lib/duration';
 import { CodedError, ErrorCode } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import type { PlatformConfig, PlatformServiceConfig } from '../../lib/ops-config-platform';
+import type { PlatformConfig } from '../../lib/ops-config-platform';
+import { imageRepository, imageTag } from './image-ref';
 import type { KubeClient } from './kubernetes-client';
 import { RollbackTargetSchema, type ReleaseHistory } from './release-history';
 import { once, type RequestLedger } from './request-ledger';
@@ -70,20 +71,6 @@ export function rolloutStatus(d: Deployment): Rollout {
   if (progressing?.reason === 'ProgressDeadlineExceeded') return { ...base, done: false, failed: `the rollout exceeded its progress deadline (${progressing.message ?? ''})` };
   // Stricter than kubectl for scale-in: every replica is updated and available, and no old one is left.
   return { ...base, done: updated === want && replicas === want && available === want };
-}
-
-/** `repo:tag` → `repo` (a registry port is not a tag; a digest is dropped too). */
-export function imageRepository(image: string): string {
-  const noDigest = image.split('@')[0]!;
-  const slash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  return colon > slash ? noDigest.slice(0, colon) : noDigest;
-}
-
-export function imageTag(image: string): string {
-  const noDigest = image.split('@')[0]!;
-  const repo = imageRepository(noDigest);
-  return noDigest.length > repo.length ? noDigest.slice(repo.length + 1) : 'latest';
 }
 
 export function createKubernetesDriver(platform: PlatformConfig, deps: KubernetesDriverDeps): PlatformDriver {
@@ -263,4 +250,3 @@ export function createKubernetesDriver(platform: PlatformConfig, deps: Kubernete
   };
 }
 
-export type { PlatformServiceConfig };
