@@ -17,7 +17,8 @@ import { deletePrefix, testPrefix, testRedis } from '../helpers/redis';
 
 jest.setTimeout(60_000);
 
-const LEASE_MS = 500;
+// Long enough that a busy machine never lets a live attempt's lease lapse; short enough to wait out a dead one.
+const LEASE_MS = 2000;
 
 const IMAGE = 'ghcr.io/acme/mcp-financial-ops';
 const NAME = 'mcp-financial-server';

@@ -20,7 +20,8 @@ import { selfSigned, tempDir } from '../helpers/tls';
 
 jest.setTimeout(60_000);
 
-const LEASE_MS = 500;
+// Long enough that a busy machine never lets a live attempt's lease lapse; short enough to wait out a dead one.
+const LEASE_MS = 2000;
 
 const NS = 'mcp-financial-ops';
 const DEPLOY = 'mcp-financial-server';
