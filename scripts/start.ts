@@ -7,16 +7,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { redisAnswers } from '../lib/redis';
+import { closeRedis, createRedis, redisAnswers, type Redis } from '../lib/redis';
 import { buildLocalEnv } from './local-env';
 import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from './private-redis';
+import { createSupervisor, lastRelease, type Supervisor } from './supervisor';
 
 interface Proc {
   name: string;
   entry: string;
   health: string;
   child?: ChildProcess;
+  /** Set while the supervisor restarts it: its exit is expected then. */
+  restarting?: boolean;
+  startedAt?: string;
 }
+
+/** The platform service name the process driver knows the MCP server by (ops config `platform.services`). */
+const SERVER_SERVICE = 'mcp-server';
 
 const root = path.resolve(__dirname, '..');
 const tsxCli = require.resolve('tsx/cli');
@@ -66,6 +73,12 @@ async function main(): Promise<void> {
     env.REDIS_URL = privateRedis.url;
   }
 
+  // The release label the server runs (MCP_RELEASE): what the supervisor last switched it to, kept in Redis.
+  const redis: Redis = createRedis(env.REDIS_URL!, { maxRetriesPerRequest: 3 });
+  const prefix = env.REDIS_PREFIX || 'mfo';
+  env.MCP_RELEASE = await lastRelease(redis, prefix, SERVER_SERVICE, env.MCP_RELEASE || `v${packageVersion()}`);
+  let supervisor: Supervisor | undefined;
+
   const procs: Proc[] = [];
   if (stack.sandboxSlack || stack.sandboxBackends) {
     procs.push({ name: 'sandbox', entry: 'sandbox/main.ts', health: stack.sandboxSlack ? `http://${host}:${ports.slack}/_sandbox/stats` : `http://${host}:${ports.accounts}/health` });
@@ -82,21 +95,9 @@ async function main(): Promise<void> {
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    for (const p of [...procs].reverse()) {
-      if (p.child && p.child.exitCode === null) {
-        p.child.kill('SIGTERM');
-        await new Promise((r) => {
-          const t = setTimeout(() => {
-            p.child?.kill('SIGKILL');
-            r(undefined);
-          }, 12_000);
-          p.child!.once('exit', () => {
-            clearTimeout(t);
-            r(undefined);
-          });
-        });
-      }
-    }
+    await supervisor?.stop();
+    for (const p of [...procs].reverse()) await stopChild(p);
+    await closeRedis(redis);
     await privateRedis?.stop();
     console.log(code === 0 ? 'npm start: everything stopped.' : 'npm start: stopped after a failure.');
     process.exit(code);
@@ -104,19 +105,54 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
+  const spawnProc = (p: Proc) => {
+    const child = spawn(process.execPath, [tsxCli, p.entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    p.child = child;
+    p.startedAt = new Date().toISOString();
+    prefixLines(p.name, child.stdout!, process.stdout);
+    prefixLines(p.name, child.stderr!, process.stderr);
+    child.once('exit', (code, signal) => {
+      if (!stopping && !p.restarting) {
+        console.error(`npm start: ${p.name} exited unexpectedly (code ${code}, signal ${signal}); stopping the rest.`);
+        void stopAll(1);
+      }
+    });
+  };
+
   try {
     for (const p of procs) {
-      p.child = spawn(process.execPath, [tsxCli, p.entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-      prefixLines(p.name, p.child.stdout!, process.stdout);
-      prefixLines(p.name, p.child.stderr!, process.stderr);
-      p.child.once('exit', (code, signal) => {
-        if (!stopping) {
-          console.error(`npm start: ${p.name} exited unexpectedly (code ${code}, signal ${signal}); stopping the rest.`);
-          void stopAll(1);
-        }
-      });
+      spawnProc(p);
       await waitHealthy(p);
     }
+    const server = procs.find((p) => p.name === 'server')!;
+    supervisor = createSupervisor({
+      redis,
+      prefix,
+      log: (line) => console.log(`npm start: ${line}`),
+      service: {
+        name: SERVER_SERVICE,
+        readyUrl: `http://${host}:${ports.server}/health/ready`,
+        state: () => ({ pid: server.child?.pid ?? 0, release: env.MCP_RELEASE!, startedAt: server.startedAt ?? '' }),
+        async restart(release) {
+          const pidBefore = server.child?.pid ?? 0;
+          server.restarting = true;
+          try {
+            await stopChild(server);
+            env.MCP_RELEASE = release;
+            spawnProc(server);
+            await waitHealthy(server);
+          } catch (err) {
+            // The server did not come back: report it to the caller, then stop like any unexpected exit.
+            setTimeout(() => void stopAll(1), 1000);
+            throw err;
+          } finally {
+            server.restarting = false;
+          }
+          return { pidBefore, pidAfter: server.child?.pid ?? 0 };
+        },
+      },
+    });
+    await supervisor.start();
   } catch (err) {
     console.error(`npm start: ${(err as Error).message}`);
     await stopAll(1);
@@ -132,7 +168,7 @@ async function main(): Promise<void> {
     ...(stack.sandboxBackends
       ? [`  account-service      http://${host}:${ports.accounts}`, `  transaction-service  http://${host}:${ports.transactions}`]
       : []),
-    `  MCP server           http://${host}:${ports.server}/mcp   (/health, /metrics)`,
+    `  MCP server           http://${host}:${ports.server}/mcp   (/health, /metrics; release ${env.MCP_RELEASE}, restart/deploy/rollback via the process platform driver)`,
     `  bot                  http://${host}:${ports.bot}   (/slack/events, /alertmanager/webhook, /metrics)`,
     `  workers metrics      http://${host}:${ports.workers}/metrics`,
     envFile ? `  generated for this run: ${stack.generated.join(', ')}; written to ${envFile} (mode 600): \`set -a; . ${envFile}\` before npm run token / health` : '',
@@ -140,6 +176,31 @@ async function main(): Promise<void> {
     '',
   ];
   console.log(lines.filter((l) => l !== '').join('\n'));
+}
+
+/** Stops a child gracefully (SIGTERM), SIGKILL after 12 s. */
+async function stopChild(p: Proc): Promise<void> {
+  const child = p.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      r(undefined);
+    }, 12_000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      r(undefined);
+    });
+  });
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
 }
 
 /** Generated secrets go to a private file so `npm run token` and `npm run health` can use the same ones. */

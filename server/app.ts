@@ -148,6 +148,7 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     res.json({
       status: 'ok',
       version: SERVER_VERSION,
+      ...(env.MCP_RELEASE ? { release: env.MCP_RELEASE } : {}),
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       maintenance: m.enabled,
     });

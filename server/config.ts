@@ -37,6 +37,8 @@ export const ServerEnvSchema = z
     BACKUP_STATE_PATHS: z.string().default(''),
     BACKUP_DIR: z.string().min(1).default('/tmp/mcp-financial-ops/backups'),
     EVIDENCE_DIR: z.string().min(1).default('/tmp/mcp-financial-ops/evidence'),
+    /** The release label the platform runs this server as (set by `npm start`'s supervisor); reported by /health. */
+    MCP_RELEASE: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/, 'expected a release label like v1.2.3').optional(),
     /** Recent log lines kept in memory for ops_collect_evidence. */
     LOG_RING_SIZE: positiveInt(2000),
   })

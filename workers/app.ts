@@ -4,13 +4,13 @@ import { listen, type RunningServer } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { createMcpClient, type McpClient } from '../lib/mcp-client';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
+import { loadOpsConfig, type OpsConfig } from '../lib/ops-config';
 import { closeRedis, createRedis } from '../lib/redis';
 import { createSlackOutboxProducer, type SlackOutboxProducer } from '../lib/slack-outbox';
 import { createSilenceClient } from '../lib/alertmanager-silences';
 import { createAuditLog } from '../lib/audit-log';
-import { loadOpsConfig, type OpsConfig } from '../lib/ops-config';
-import type { PlatformDriver } from './drivers/types';
 import type { WorkersEnv } from './config';
+import { createPlatformDriver, SERVICE_ACCOUNT_DIR, type PlatformDriver } from './drivers';
 import { createWorkerMetrics } from './metrics';
 import { createRunbookWorker } from './runbook-worker';
 import { createRemediationWorker } from './remediation-worker';
@@ -22,7 +22,7 @@ export interface WorkersDeps {
   mcp?: McpClient;
   /** The ops config; read from OPS_CONFIG (or the built-in default) when not given. */
   opsConfig?: OpsConfig;
-  /** The platform driver lifecycle actions go through. */
+  /** Override the platform driver (built from the ops config's `platform` section by default). */
   driver?: PlatformDriver;
 }
 
@@ -41,7 +41,13 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
     });
 
   const opsConfig = deps.opsConfig ?? loadOpsConfig(env.OPS_CONFIG);
+  const inCluster = env.KUBERNETES_SERVICE_HOST
+    ? { host: env.KUBERNETES_SERVICE_HOST, port: env.KUBERNETES_SERVICE_PORT ?? '443', tokenPath: `${SERVICE_ACCOUNT_DIR}/token`, caPath: `${SERVICE_ACCOUNT_DIR}/ca.crt` }
+    : undefined;
+
   let connection: Redis | undefined;
+  // Lifecycle actions (restart, deploy, rollback, scale) go through it; built at start, on the workers' Redis.
+  let driver: PlatformDriver | undefined = deps.driver;
   // Replies reach Slack through the bot's outbox, never from here.
   let slack: SlackOutboxProducer | undefined;
   let worker: ReturnType<typeof createRunbookWorker> | undefined;
@@ -50,6 +56,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
 
   async function start(): Promise<RunningServer> {
     connection = createRedis(env.REDIS_URL);
+    driver ??= createPlatformDriver(opsConfig.platform, { redis: connection, prefix: env.REDIS_PREFIX, logger: deps.logger, kubernetes: { inCluster } });
     slack = createSlackOutboxProducer({ connection, prefix: env.REDIS_PREFIX, logger: deps.logger });
     const audit = createAuditLog({ redis: connection, prefix: env.REDIS_PREFIX });
     remediations = createRemediationWorker({ connection, prefix: env.REDIS_PREFIX, mcp, slack, audit, logger: deps.logger, metrics });
@@ -62,7 +69,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
       audit,
       logger: deps.logger,
       metrics,
-      ...(deps.driver ? { driver: deps.driver } : {}),
+      driver,
       ...(env.ALERTMANAGER_URL ? { silences: createSilenceClient(env.ALERTMANAGER_URL) } : {}),
       ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL } : {}),
       announceChannel: opsConfig.channels.P3,
@@ -83,9 +90,13 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
     await worker?.closeAll();
     await remediations?.close();
     await slack?.close();
+    if (!deps.driver) await driver?.close();
     await http?.close();
     if (connection) await closeRedis(connection);
   }
 
-  return { start, stop, registry };
+  /** The platform driver, once started (the lifecycle action handlers call it). */
+  const platformDriver = () => driver;
+
+  return { start, stop, registry, platformDriver };
 }

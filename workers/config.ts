@@ -15,6 +15,9 @@ export const WorkersEnvSchema = z
     PROMETHEUS_URL: httpUrl().optional(),
     /** Alertmanager API, for maintenance silences. */
     ALERTMANAGER_URL: httpUrl().optional(),
+    /** Set by Kubernetes in every pod: the kubernetes platform driver then uses the pod's service account. */
+    KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
+    KUBERNETES_SERVICE_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port').optional(),
   })
   .refine((env) => env.JWT_SECRET, {
     message: 'required: the workers mint their own ops:admin token with it',
