@@ -1,6 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { DURATION_HINT, isDuration } from './duration';
+import { RoutineSchema } from './ops-config-routine';
 
 /**
  * The ops config file (OPS_CONFIG), one zod schema per section. Keys mirror
@@ -191,6 +192,7 @@ export const OpsConfigSchema = z.strictObject({
   business_hours: BusinessHoursSchema,
   rbac: RbacSchema,
   storm: StormSchema,
+  routine: RoutineSchema.prefault({}),
 });
 
 export type OpsConfig = z.output<typeof OpsConfigSchema>;

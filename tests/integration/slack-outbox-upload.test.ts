@@ -83,4 +83,19 @@ describe('slack outbox file uploads (real Redis, sandbox Slack, real WebClient)'
       await producer.close();
     }
   });
+
+  it('edits an editable message to its newest version; a stale version changes nothing', async () => {
+    const producer = createSlackOutboxProducer({ connection: h.redis, prefix: h.prefix });
+    try {
+      const id = await producer.reply({ id: 'checklist-1', channel: 'C0OUTBOX9', text: 'v0', editable: true });
+      expect(await producer.edit({ of: id, channel: 'C0OUTBOX9', text: 'v2', version: 2 })).toBe('checklist-1.v2');
+      expect(await producer.edit({ of: id, channel: 'C0OUTBOX9', text: 'v1', version: 1 })).toBeUndefined();
+      expect(await bot.outbox.idle(15_000)).toBe(true);
+      const messages = await h.sandbox.history('outbox-9');
+      expect(messages.map((m) => m.text)).toEqual(['v2']);
+      expect(await counter(bot.registry, 'slack_api_calls_total', { method: 'chat.update', outcome: 'ok' })).toBe(1);
+    } finally {
+      await producer.close();
+    }
+  });
 });
