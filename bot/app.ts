@@ -2,7 +2,12 @@ import express, { type Express } from 'express';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueueName, type RunbookActionJob } from '../lib/contracts';
+import { QueueName, type RoutineJob, type RunbookActionJob } from '../lib/contracts';
+import { createChecklistStore } from '../lib/routine-checklist';
+import { createChannelDirectory } from '../lib/slack-channel-directory';
+import { publishChannelIds } from './routine/channel-ids';
+import { registerChecklistButtons } from './routine/checklist-buttons';
+import { reportVerbs } from './routine/report-verbs';
 import { listen, type RunningServer } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
@@ -76,10 +81,11 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     { stormThresholdPerMinute: config.storm.threshold_per_minute, ...deps.slackOutbox },
     { redis, prefix: env.REDIS_PREFIX, client: createOutboxWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL), store, logger, registry },
   );
+  const resolveChannel = createChannelResolver(app.client);
   const notifier = createIncidentNotifier({
     outbox,
     store,
-    resolveChannel: createChannelResolver(app.client),
+    resolveChannel,
     channelFor: (p) => config.channels[p],
     logger,
   });
@@ -118,13 +124,22 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
   const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation });
   registerIncidentButtons(app, { service: incidents, config, logger });
+  // The routine runs in the workers; the bot queues `/ops report` runs and takes checklist ticks.
+  const routineQueue = new Queue<RoutineJob>(QueueName.Routine, { connection: redis, prefix: env.REDIS_PREFIX });
+  registerChecklistButtons(app, { checklists: createChecklistStore(redis, env.REDIS_PREFIX), outbox, config, logger });
   let workspaceUrl: string | undefined;
   const slackUrl = async () => {
     if (!workspaceUrl) workspaceUrl = ((await app.client.auth.test()).url as string | undefined) ?? 'https://slack.com';
     return workspaceUrl;
   };
   const commands = createOpsCommandRouter({
-    verbs: [...incidentVerbs({ service: incidents, store, slackUrl }), actions.runVerb, ...oncallVerbs, ...(deps.extraVerbs ?? [])],
+    verbs: [
+      ...incidentVerbs({ service: incidents, store, slackUrl }),
+      actions.runVerb,
+      ...oncallVerbs,
+      ...reportVerbs({ queue: routineQueue, reportChannel: config.routine.report_channel ?? config.channels.reports }),
+      ...(deps.extraVerbs ?? []),
+    ],
     config,
     redis,
     prefix: env.REDIS_PREFIX,
@@ -150,6 +165,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     http = await listen(web, env.BOT_PORT, env.HOST);
     if (socketMode) await app.start();
     await outbox.start();
+    await publishChannelIds(config, resolveChannel, createChannelDirectory(redis, env.REDIS_PREFIX), logger);
     await escalation?.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
@@ -163,6 +179,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await notifier.drain();
     await outbox.close();
     await queue.close();
+    await routineQueue.close();
   }
 
   return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, registry, start, stop };

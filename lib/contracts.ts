@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ROUTINE_REPORTS } from './ops-config-routine';
 
 /**
  * Job contracts between the bot and the workers. BullMQ checks nothing at run
@@ -11,6 +12,8 @@ export const QueueName = {
   SlackOutbox: 'slack-outbox',
   /** Escalation steps, SLA clocks and snooze ends: delayed jobs the bot's escalation engine runs. */
   Escalations: 'escalations',
+  /** The operations guide's routine: scheduled reports, checklists, backups, maintenance windows (workers). */
+  Routine: 'routine',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -77,3 +80,37 @@ export const EscalationJobSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 export type EscalationJob = z.infer<typeof EscalationJobSchema>;
+
+export const RoutineReportName = z.enum(ROUTINE_REPORTS);
+export type RoutineReportName = z.infer<typeof RoutineReportName>;
+
+export const MaintenancePhase = z.enum(['announce', 'start', 'end']);
+export type MaintenancePhase = z.infer<typeof MaintenancePhase>;
+
+/**
+ * One job of the routine queue: a report (from its job scheduler, or asked for
+ * with `/ops report <name>`), the planner of maintenance windows, or one phase
+ * of a planned window (a delayed job whose id names the window and its start).
+ */
+export const RoutineJobSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('report'),
+    report: RoutineReportName,
+    /** Slack user id of who asked; absent for scheduled runs. */
+    requestedBy: z.string().regex(/^[UW][A-Z0-9]+$/).optional(),
+  }),
+  z.object({ kind: z.literal('maintenance-plan') }),
+  z.object({
+    kind: z.literal('maintenance'),
+    window: z.string().regex(/^[a-z0-9-]{1,40}$/),
+    phase: MaintenancePhase,
+    startsAt: z.string().datetime(),
+    endsAt: z.string().datetime(),
+    /** For an announcement: how long before the start it is (ms). */
+    beforeMs: z.number().int().positive().optional(),
+  }),
+]);
+export type RoutineJob = z.infer<typeof RoutineJobSchema>;
+
+/** Job scheduler id of a report (BullMQ ids cannot contain ':'). */
+export const routineSchedulerId = (name: string) => `routine-${name}`;

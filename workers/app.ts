@@ -5,9 +5,16 @@ import type { Logger } from '../lib/logger';
 import { createMcpClient, type McpClient } from '../lib/mcp-client';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
 import { closeRedis, createRedis } from '../lib/redis';
+import { createSilenceClient } from '../lib/alertmanager-silences';
+import { loadOpsConfig, type OpsConfig } from '../lib/ops-config';
+import { createChecklistStore } from '../lib/routine-checklist';
+import { createChannelDirectory } from '../lib/slack-channel-directory';
 import { createSlackOutboxProducer, type SlackOutboxProducer } from '../lib/slack-outbox';
 import type { WorkersEnv } from './config';
 import { createWorkerMetrics } from './metrics';
+import { createIncidentAlerts } from './routine/incident-alerts';
+import { createPrometheusClient } from './routine/prometheus';
+import { createRoutineWorker, type RoutineWorker } from './routine/routine-worker';
 import { createRunbookWorker } from './runbook-worker';
 
 export interface WorkersDeps {
@@ -15,6 +22,8 @@ export interface WorkersDeps {
   registry?: Registry;
   /** Override the MCP client (its token is minted from JWT_SECRET by default). */
   mcp?: McpClient;
+  /** The ops config; read from OPS_CONFIG (or the built-in default) when not given. */
+  opsConfig?: OpsConfig;
 }
 
 /** Builds the workers process, unstarted: BullMQ consumers plus a /metrics endpoint. */
@@ -31,7 +40,10 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
       },
     });
 
+  const config = deps.opsConfig ?? loadOpsConfig(env.OPS_CONFIG);
+
   let connection: Redis | undefined;
+  let routine: RoutineWorker | undefined;
   // Replies reach Slack through the bot's outbox, never from here.
   let slack: SlackOutboxProducer | undefined;
   let worker: ReturnType<typeof createRunbookWorker> | undefined;
@@ -41,11 +53,33 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
     connection = createRedis(env.REDIS_URL);
     slack = createSlackOutboxProducer({ connection, prefix: env.REDIS_PREFIX, logger: deps.logger });
     worker = createRunbookWorker({ connection, prefix: env.REDIS_PREFIX, concurrency: env.WORKER_CONCURRENCY, mcp, slack, logger: deps.logger, metrics });
+    if (env.ROUTINE === 'on') {
+      routine = createRoutineWorker({
+        connection,
+        prefix: env.REDIS_PREFIX,
+        metrics,
+        ctx: {
+          config,
+          redis: connection,
+          prefix: env.REDIS_PREFIX,
+          mcp,
+          slack,
+          channels: createChannelDirectory(connection, env.REDIS_PREFIX),
+          checklists: createChecklistStore(connection, env.REDIS_PREFIX),
+          prometheus: env.PROMETHEUS_URL ? createPrometheusClient(env.PROMETHEUS_URL) : undefined,
+          silences: env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined,
+          incidents: createIncidentAlerts({ webhookUrl: env.BOT_WEBHOOK_URL, token: env.ALERTMANAGER_WEBHOOK_TOKEN }),
+          logger: deps.logger,
+          now: () => new Date(),
+        },
+      });
+      await routine.start();
+    }
     const web = express();
     web.disable('x-powered-by');
     web.get('/metrics', metricsHandler(registry));
     web.get('/health', async (_req, res) => {
-      const running = worker?.isRunning() ?? false;
+      const running = (worker?.isRunning() ?? false) && (env.ROUTINE === 'off' || (routine?.isRunning() ?? false));
       res.status(running ? 200 : 503).json({ status: running ? 'ok' : 'stopped' });
     });
     http = await listen(web, env.WORKERS_METRICS_PORT, env.HOST);
@@ -55,10 +89,11 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
   async function stop(): Promise<void> {
     // close() waits for jobs in progress, so a Ctrl-C never cuts an action in half.
     await worker?.close();
+    await routine?.close();
     await slack?.close();
     await http?.close();
     if (connection) await closeRedis(connection);
   }
 
-  return { start, stop, registry };
+  return { start, stop, registry, config, routine: () => routine };
 }
