@@ -24,6 +24,8 @@ export interface WorkersDeps {
   mcp?: McpClient;
   /** The ops config; read from OPS_CONFIG (or the built-in default) when not given. */
   opsConfig?: OpsConfig;
+  /** The routine's clock (drills and tests move it to "the next morning"). @defaultValue the system clock */
+  now?: () => Date;
 }
 
 /** Builds the workers process, unstarted: BullMQ consumers plus a /metrics endpoint. */
@@ -70,7 +72,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
           silences: env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined,
           incidents: createIncidentAlerts({ webhookUrl: env.BOT_WEBHOOK_URL, token: env.ALERTMANAGER_WEBHOOK_TOKEN }),
           logger: deps.logger,
-          now: () => new Date(),
+          now: deps.now ?? (() => new Date()),
         },
       });
       await routine.start();
