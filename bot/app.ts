@@ -165,7 +165,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     http = await listen(web, env.BOT_PORT, env.HOST);
     if (socketMode) await app.start();
     await outbox.start();
-    await publishChannelIds(config, resolveChannel, createChannelDirectory(redis, env.REDIS_PREFIX), logger);
+    // Bounded: the WebClient retries for a long time when Slack is unreachable; start does not wait for that.
+    const published = publishChannelIds(config, resolveChannel, createChannelDirectory(redis, env.REDIS_PREFIX), logger);
+    await Promise.race([published, new Promise((r) => setTimeout(r, 5000).unref())]);
     await escalation?.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');

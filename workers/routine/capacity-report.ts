@@ -37,8 +37,9 @@ export async function capacityForecasts(ctx: RoutineContext): Promise<CapacityFo
   const horizonAt = end.getTime() + parseDuration(cap.horizon);
   return Promise.all(
     FORECAST_SERIES.map(async (s) => {
-      const series = await prom.queryRange(s.expr, start, end, parseDuration(cap.step) / 1000);
-      const history = (series[0]?.points ?? []).map(([t, v]) => [t * 1000, v * s.scale] as [number, number]);
+      const series = await settle(prom.queryRange(s.expr, start, end, parseDuration(cap.step) / 1000));
+      if (!series.ok) ctx.logger.warn({ series: s.key, err: series.error }, 'capacity report: range query failed');
+      const history = ((series.ok ? series.value[0]?.points : undefined) ?? []).map(([t, v]) => [t * 1000, v * s.scale] as [number, number]);
       const fit = fitLinear(history);
       return {
         key: s.key,
