@@ -30,6 +30,8 @@ export interface RoutineHarness {
   workersUrl: string;
   /** Shifts the workers' clock (the morning after a checklist). */
   shift(ms: number): void;
+  /** Another workers process on the same Redis prefix and config (a second replica); stopped by close(). */
+  replica(): Promise<{ url: string }>;
   close(): Promise<void>;
 }
 
@@ -42,21 +44,23 @@ export async function startRoutineHarness(opsYaml: string, env: Record<string, s
   const server = await startTestServer(overrides, { backends, registry, registrars: [registerFinanceTools] });
   const bot = await startBotHarness({ deps: { opsConfig: config, escalation: false } });
   let offset = 0;
-  const workers = createWorkersApp(
+  const build = (port: string) => createWorkersApp(
     loadWorkersEnv({
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       REDIS_PREFIX: bot.prefix,
-      WORKERS_METRICS_PORT: '0',
       MCP_SERVER_URL: server.mcpUrl,
       JWT_SECRET: TEST_SECRET,
       BOT_WEBHOOK_URL: `${bot.botUrl}/alertmanager/webhook`,
       ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
       LOG_LEVEL: 'silent',
       ...env,
+      WORKERS_METRICS_PORT: port,
     }),
     { logger: silentLogger(), opsConfig: config, now: () => new Date(Date.now() + offset) },
   );
+  const workers = build(env.WORKERS_METRICS_PORT ?? '0');
   const workersUrl = (await workers.start()).url;
+  const replicas: Array<ReturnType<typeof createWorkersApp>> = [];
   return {
     sims,
     server,
@@ -64,7 +68,13 @@ export async function startRoutineHarness(opsYaml: string, env: Record<string, s
     workers,
     workersUrl,
     shift: (ms) => (offset = ms),
+    async replica() {
+      const r = build('0');
+      replicas.push(r);
+      return { url: (await r.start()).url };
+    },
     async close() {
+      for (const r of replicas) await r.stop();
       await workers.stop();
       await bot.close();
       await server.close();

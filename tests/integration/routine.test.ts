@@ -40,7 +40,13 @@ describe('the routine (real Prometheus, MCP server, bot, workers, sandbox Slack)
     eventually(async () => (await reports()).find((m) => Number(m.ts) > Number(since) && match.test(m.text)), 60_000, 200);
   const latestTs = async () => (await reports())[0]?.ts ?? '0';
   const ops = (user: string, text: string) => h.bot.sandbox.command({ user, channel: 'ops-reports', command: '/ops', text });
-  const successes = (job: string) => scrapeCounter(h.workersUrl, 'routine_jobs_total', { job, outcome: 'success' });
+  /** Workers processes' metrics endpoints: the harness's, and a replica's once one runs. */
+  const workerUrls: string[] = [];
+  const successes = async (job: string) => {
+    let total = 0;
+    for (const url of workerUrls) total += await scrapeCounter(url, 'routine_jobs_total', { job, outcome: 'success' });
+    return total;
+  };
   const queue = () => h.workers.routine()!.queue;
 
   /** Promotes the scheduler's pending job (its next slot) so it runs now. */
@@ -81,6 +87,7 @@ routine:
     - { name: local test endpoint, host: 127.0.0.1, port: ${tlsServer.port}, servername: localhost }
 `;
     h = await startRoutineHarness(yaml, { PROMETHEUS_URL: `http://127.0.0.1:${promPort}`, WORKERS_METRICS_PORT: String(workersPort) });
+    workerUrls.push(h.workersUrl);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'routine-prom-'));
     const hostPort = (url: string) => new URL(url).host;
     const rendered = renderMonitoring({
@@ -267,11 +274,17 @@ routine:
     }
   });
 
-  it('certificates on a schedule two seconds apart: runs every slot, warns once for the 14-day threshold; on demand lists all', async () => {
+  it('certificates on a schedule two seconds apart: one run per slot across two replicas, one warning for the 14-day threshold; on demand lists all', async () => {
     const warning = await report(/Certificate warning/);
     expect(body(warning)).toMatch(/local test endpoint.*expires in 9 day\(s\).*inside the 14-day warning/);
-    const runs = await successes('certificates');
-    await eventually(async () => (await successes('certificates')) >= runs + 2, 20_000, 250);
+    // A second workers replica on the same queue: still one run per slot.
+    workerUrls.push((await h.replica()).url);
+    const runs = () => successes('certificates');
+    const slots = async () => ((await queue().getJobs(['completed'])) as Job[]).filter((j) => j.repeatJobKey === routineSchedulerId('certificates')).length;
+    const before = await runs();
+    await eventually(async () => (await runs()) >= before + 4, 30_000, 250);
+    // Every run is one completed slot of the scheduler, whichever replica took it.
+    await eventually(async () => (await runs()) === (await slots()), 10_000, 100);
     expect((await reports()).filter((r) => /Certificate warning/.test(r.text))).toHaveLength(1);
     const since = await latestTs();
     await ops('bob', 'report certificates');
@@ -279,7 +292,7 @@ routine:
     expect(body(listed)).toMatch(/not trusted/);
   });
 
-  it('every scheduler\u2019s next slot runs its job; a viewer may not ask for a report, a bad name gets the list', async () => {
+  it('every scheduler\u2019s next slot runs its job; a bad payload fails unretried; a viewer may not ask for a report, a bad name gets the list', async () => {
     for (const r of ['morning-health', 'daily-checklist'] as const) {
       const before = await successes(r);
       await runNextSlot(routineSchedulerId(r));
@@ -288,6 +301,12 @@ routine:
     const plans = await successes('maintenance-plan');
     await runNextSlot(routineSchedulerId('maintenance-plan'));
     await eventually(async () => (await successes('maintenance-plan')) === plans + 1, 30_000, 250);
+
+    // A payload that does not parse fails at once, never retried, and changes nothing.
+    const bogus = await queue().add('bogus', { kind: 'report', report: 'everything' } as never, { attempts: 3 });
+    const failed = await eventually(async () => ((await bogus.isFailed()) ? queue().getJob(bogus.id!) : undefined), 10_000);
+    expect(failed!.failedReason).toMatch(/^invalid routine job: report: /);
+    expect(failed!.attemptsMade).toBe(1);
 
     const denied = await ops('carol', 'report backup');
     expect(JSON.stringify(denied.body)).toContain('may not run');
