@@ -305,8 +305,10 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
       ...(data.threadTs ? { threadTs: data.threadTs } : {}),
       enqueuedAt: Date.now(),
     };
-    // Bytes first: the pump may pick the message the moment it is queued. A repeat id only
-    // rewrites the same bytes (NX keeps the first ones) and is then skipped by the enqueue.
+    // A repeat of a queued (or sent) id stores nothing: the enqueue would skip it anyway.
+    if (data.id && (await connection.exists(keys.seen(data.id)))) return data.id;
+    // Bytes first: the pump may pick the message the moment it is queued. NX keeps the first bytes
+    // when two callers race with one id; the enqueue then skips the second.
     await connection.set(keys.file(message.id), bytes, 'EX', SEEN_MESSAGE_TTL_S, 'NX');
     return enqueue(message, data.lane, data.channel, data.priority);
   }

@@ -47,8 +47,12 @@ describe('slack outbox file uploads (real Redis, sandbox Slack, real WebClient)'
       expect((await h.sandbox.stats()).calls['files.completeUploadExternal']?.total).toBe(1);
       expect(await counter(bot.registry, 'slack_api_calls_total', { method: 'files.completeUploadExternal', outcome: 'ok' })).toBe(1);
       expect(await counter(bot.registry, 'slack_api_calls_total', { method: 'files.getUploadURLExternal', outcome: 'ok' })).toBe(1);
-      // The bytes leave Redis once sent.
+      // The bytes leave Redis once sent; a repeat of the id afterwards stores and sends nothing.
       expect(await h.redis.exists(producer.keys.file(id))).toBe(0);
+      expect(await producer.upload({ id: 'capacity-2026-12', channel: 'C0OUTBOX10', threadTs: root.ts, filename: 'capacity.png', content: bytes })).toBe(id);
+      expect(await h.redis.exists(producer.keys.file(id))).toBe(0);
+      expect(await bot.outbox.idle(10_000)).toBe(true);
+      expect((await h.sandbox.stats()).calls['files.completeUploadExternal']?.total).toBe(1);
     } finally {
       await producer.close();
     }
