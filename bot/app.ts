@@ -2,11 +2,16 @@ import express, { type Express } from 'express';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueueName, type RemediationJob, type RunbookActionJob } from '../lib/contracts';
 import { createAuditLog } from '../lib/audit-log';
 import { createRemediation } from './actions/remediation';
 import { createPostmortemExporter } from './postmortem/exporter';
 import { createTimelineNotes } from './postmortem/timeline-notes';
+import { QueueName, type RemediationJob, type RoutineJob, type RunbookActionJob } from '../lib/contracts';
+import { createChecklistStore } from '../lib/routine-checklist';
+import { createChannelDirectory } from '../lib/slack-channel-directory';
+import { publishChannelIds } from './routine/channel-ids';
+import { registerChecklistButtons } from './routine/checklist-buttons';
+import { reportVerbs } from './routine/report-verbs';
 import { listen, type RunningServer } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
@@ -141,6 +146,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
   const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation });
   registerIncidentButtons(app, { service: incidents, config, logger });
+  // The routine runs in the workers; the bot queues `/ops report` runs and takes checklist ticks.
+  const routineQueue = new Queue<RoutineJob>(QueueName.Routine, { connection: redis, prefix: env.REDIS_PREFIX });
+  registerChecklistButtons(app, { checklists: createChecklistStore(redis, env.REDIS_PREFIX), outbox, config, logger });
   let workspaceUrl: string | undefined;
   const slackUrl = async () => {
     if (!workspaceUrl) workspaceUrl = ((await app.client.auth.test()).url as string | undefined) ?? 'https://slack.com';
@@ -151,7 +159,15 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const notes = createTimelineNotes({ store, notifier, client: app.client, redis, prefix: env.REDIS_PREFIX, logger });
   notes.register(app);
   const commands = createOpsCommandRouter({
-    verbs: [...incidentVerbs({ service: incidents, store, slackUrl }), actions.runVerb, ...oncallVerbs, notes.noteVerb, postmortems.verb, ...(deps.extraVerbs ?? [])],
+    verbs: [
+      ...incidentVerbs({ service: incidents, store, slackUrl }),
+      actions.runVerb,
+      ...oncallVerbs,
+      notes.noteVerb,
+      postmortems.verb,
+      ...reportVerbs({ queue: routineQueue, reportChannel: config.routine.report_channel ?? config.channels.reports }),
+      ...(deps.extraVerbs ?? []),
+    ],
     config,
     redis,
     prefix: env.REDIS_PREFIX,
@@ -178,6 +194,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     http = await listen(web, env.BOT_PORT, env.HOST);
     if (socketMode) await app.start();
     await outbox.start();
+    // Bounded: the WebClient retries for a long time when Slack is unreachable; start does not wait for that.
+    const published = publishChannelIds(config, resolveChannel, createChannelDirectory(redis, env.REDIS_PREFIX), logger);
+    await Promise.race([published, new Promise((r) => setTimeout(r, 5000).unref())]);
     await escalation?.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
@@ -192,6 +211,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await outbox.close();
     await queue.close();
     await remediationQueue.close();
+    await routineQueue.close();
   }
 
   return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, postmortems, notes, audit, registry, start, stop };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ActionNameSchema, ActionParamsSchemas, type ActionName } from './action-catalog';
+import { ROUTINE_REPORTS } from './ops-config-routine';
 
 /**
  * Job contracts between the bot and the workers. BullMQ checks nothing at run
@@ -14,6 +15,8 @@ export const QueueName = {
   Escalations: 'escalations',
   /** Automatic remediations a runbook declares, queued by the bot when the incident opens. */
   Remediations: 'remediations',
+  /** The operations guide's routine: scheduled reports, checklists, backups, maintenance windows (workers). */
+  Routine: 'routine',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -136,3 +139,36 @@ export const remediationKeys = (prefix: string) => ({
 
 /** The Undo button's action id. */
 export const REMEDIATION_UNDO_ACTION = 'remediation_undo';
+export const RoutineReportName = z.enum(ROUTINE_REPORTS);
+export type RoutineReportName = z.infer<typeof RoutineReportName>;
+
+export const MaintenancePhase = z.enum(['announce', 'start', 'end']);
+export type MaintenancePhase = z.infer<typeof MaintenancePhase>;
+
+/**
+ * One job of the routine queue: a report (from its job scheduler, or asked for
+ * with `/ops report <name>`), the planner of maintenance windows, or one phase
+ * of a planned window (a delayed job whose id names the window and its start).
+ */
+export const RoutineJobSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('report'),
+    report: RoutineReportName,
+    /** Slack user id of who asked; absent for scheduled runs. */
+    requestedBy: z.string().regex(/^[UW][A-Z0-9]+$/).optional(),
+  }),
+  z.object({ kind: z.literal('maintenance-plan') }),
+  z.object({
+    kind: z.literal('maintenance'),
+    window: z.string().regex(/^[a-z0-9-]{1,40}$/),
+    phase: MaintenancePhase,
+    startsAt: z.string().datetime(),
+    endsAt: z.string().datetime(),
+    /** For an announcement: how long before the start it is (ms). */
+    beforeMs: z.number().int().positive().optional(),
+  }),
+]);
+export type RoutineJob = z.infer<typeof RoutineJobSchema>;
+
+/** Job scheduler id of a report (BullMQ ids cannot contain ':'). */
+export const routineSchedulerId = (name: string) => `routine-${name}`;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DURATION_HINT, isDuration } from './duration';
 import { PlatformSchema } from './ops-config-platform';
 import { RemediationSchema } from './ops-config-remediation';
+import { RoutineSchema } from './ops-config-routine';
 
 /**
  * The ops config file (OPS_CONFIG), one zod schema per section. Keys mirror
@@ -195,6 +196,7 @@ export const OpsConfigSchema = z.strictObject({
   storm: StormSchema,
   platform: PlatformSchema,
   remediation: RemediationSchema.default({ enabled: false, max_per_hour: 3, block_ttl: '1h' }),
+  routine: RoutineSchema.prefault({}),
 });
 
 export type OpsConfig = z.output<typeof OpsConfigSchema>;

@@ -19,6 +19,15 @@ export const RUNBOOKS_DIR = path.join(__dirname, '..', 'runbooks');
 /** An alert name as a file name: no dots or slashes, so no path can escape the directory. */
 export const RUNBOOK_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
+/**
+ * Alerts no Prometheus rule raises: the workers' routine sends them to the
+ * bot's webhook itself (Alertmanager-v4-shaped), so they have a runbook but no
+ * rule. Name → what raises it. The runbook/rule consistency checks skip these.
+ */
+export const RULE_FREE_ALERTS: Readonly<Record<string, string>> = {
+  BackupFailed: 'workers/routine/backup.ts: the daily configuration backup failed, or no verified backup within routine.backup.max_age',
+};
+
 /** Every action a runbook may offer in an incident thread. */
 export const RUNBOOK_ACTIONS = [
   'health_check',

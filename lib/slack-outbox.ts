@@ -58,6 +58,10 @@ export const OutboxMessageSchema = z.object({
   /** The message text; for a file, its initial comment (may be empty). */
   text: z.string().max(40_000),
   file: OutboxFileSchema.optional(),
+  /** Record where it was posted (`posted:<id>`), so `edit()` can change it later. */
+  editable: z.literal(true).optional(),
+  /** An edit of an earlier editable message (its outbox id): the latest content is in `edit:<of>`. */
+  edit: z.object({ of: z.string().min(1) }).optional(),
   blocks: z.array(z.record(z.string(), z.unknown())).max(50).optional(),
   /** Explicit thread; incident lanes use the incident's own thread when the bot knows it. */
   threadTs: SlackTsSchema.optional(),
@@ -71,6 +75,17 @@ export type OutboxMessage = z.infer<typeof OutboxMessageSchema>;
 /** The data of a pump job: which channel to drain. */
 export const OutboxPumpJobSchema = z.object({ channel: SlackChannelIdSchema });
 export type OutboxPumpJob = z.infer<typeof OutboxPumpJobSchema>;
+
+/** How long an editable message can be edited (its `posted:` record and its latest content are kept). */
+export const EDITABLE_TTL_S = 14 * 86_400;
+
+/* Stores an edit's content unless newer content is stored already; returns 1 when stored. */
+const STORE_EDIT_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cjson.decode(cur).version) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
+return 1
+`;
 
 /** How long an enqueued message id is remembered, to skip a repeat of it: far longer than any re-send or job retry. */
 export const SEEN_MESSAGE_TTL_S = 86_400;
@@ -86,8 +101,26 @@ export const OutboxReplyInputSchema = z.object({
   blocks: z.array(z.record(z.string(), z.unknown())).max(50).optional(),
   /** Priority of the lane; an existing lane keeps the one the bot gave it. */
   priority: z.enum(OUTBOX_PRIORITIES).optional(),
+  /** Keep where it lands, so `edit()` can change it (checklists). */
+  editable: z.boolean().optional(),
 });
 export type OutboxReplyInput = z.input<typeof OutboxReplyInputSchema>;
+
+export const OutboxEditInputSchema = z.object({
+  /** The outbox id of a message queued with `editable: true`. */
+  of: OutboxReplyInputSchema.shape.id.unwrap(),
+  /** Same lane (and channel) as the message, so the edit goes out after it. @defaultValue `ch-<channel>` */
+  lane: OutboxLaneIdSchema.optional(),
+  channel: SlackChannelIdSchema,
+  text: z.string().min(1).max(40_000),
+  blocks: z.array(z.record(z.string(), z.unknown())).max(50).optional(),
+  /**
+   * Increases with every change of what the message shows: an edit older than
+   * the content already stored is skipped, so concurrent editors never go back.
+   */
+  version: z.number().int().positive(),
+});
+export type OutboxEditInput = z.input<typeof OutboxEditInputSchema>;
 
 export const OutboxUploadInputSchema = z.object({
   /** A stable id makes the upload idempotent: a second upload with the same id is skipped. @defaultValue a random UUID */
@@ -119,6 +152,10 @@ export function outboxKeys(prefix: string) {
     seen: (messageId: string) => `${base}seen:${messageId}`,
     /** A queued upload's bytes, until it is sent (or the seen marker's TTL passes). */
     file: (messageId: string) => `${base}file:${messageId}`,
+    /** Where an editable message landed: JSON {channel, ts}. */
+    posted: (messageId: string) => `${base}posted:${messageId}`,
+    /** The latest content for an editable message: JSON {text, blocks, version}. */
+    edit: (messageId: string) => `${base}edit:${messageId}`,
   };
 }
 
@@ -224,9 +261,27 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
       text: data.text,
       ...(data.blocks ? { blocks: data.blocks } : {}),
       ...(data.threadTs ? { threadTs: data.threadTs } : {}),
+      ...(data.editable ? { editable: true as const } : {}),
       enqueuedAt: Date.now(),
     };
     return enqueue(message, data.lane, data.channel, data.priority);
+  }
+
+  /**
+   * Changes an editable message (chat.update at send time, in its lane's
+   * order). The content is stored by version and read when the edit is sent,
+   * so a burst of edits shows the newest; a stale version changes nothing.
+   * Returns the edit's outbox id, or undefined when newer content was stored.
+   */
+  async function edit(input: OutboxEditInput): Promise<string | undefined> {
+    const parsed = OutboxEditInputSchema.safeParse(input);
+    if (!parsed.success) throw invalid('edit', parsed.error);
+    const data = parsed.data;
+    const content = JSON.stringify({ text: data.text, ...(data.blocks ? { blocks: data.blocks } : {}), version: data.version });
+    const stored = await connection.eval(STORE_EDIT_LUA, 1, keys.edit(data.of), content, String(data.version), String(EDITABLE_TTL_S));
+    if (Number(stored) !== 1) return undefined;
+    const message: OutboxMessage = { id: `${data.of}.v${data.version}`, text: data.text, edit: { of: data.of }, enqueuedAt: Date.now() };
+    return enqueue(message, data.lane, data.channel, undefined);
   }
 
   /**
@@ -250,8 +305,10 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
       ...(data.threadTs ? { threadTs: data.threadTs } : {}),
       enqueuedAt: Date.now(),
     };
-    // Bytes first: the pump may pick the message the moment it is queued. A repeat id only
-    // rewrites the same bytes (NX keeps the first ones) and is then skipped by the enqueue.
+    // A repeat of a queued (or sent) id stores nothing: the enqueue would skip it anyway.
+    if (data.id && (await connection.exists(keys.seen(data.id)))) return data.id;
+    // Bytes first: the pump may pick the message the moment it is queued. NX keeps the first bytes
+    // when two callers race with one id; the enqueue then skips the second.
     await connection.set(keys.file(message.id), bytes, 'EX', SEEN_MESSAGE_TTL_S, 'NX');
     return enqueue(message, data.lane, data.channel, data.priority);
   }
@@ -260,7 +317,7 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
     await queue.close();
   }
 
-  return { reply, upload, kick, close, keys, queue };
+  return { reply, upload, edit, kick, close, keys, queue };
 }
 
 export type SlackOutboxProducer = ReturnType<typeof createSlackOutboxProducer>;

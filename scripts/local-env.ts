@@ -52,5 +52,7 @@ export function buildLocalEnv(input: NodeJS.ProcessEnv): LocalStack {
   setDefault('ACCOUNT_SERVICE_URL', `http://${host}:${ports.accounts}`, false);
   setDefault('TRANSACTION_SERVICE_URL', `http://${host}:${ports.transactions}`, false);
   setDefault('MCP_SERVER_URL', `http://${host}:${ports.server}/mcp`, false);
+  // The workers' routine opens incidents (a failed backup) through the bot's webhook.
+  setDefault('BOT_WEBHOOK_URL', `http://${host}:${ports.bot}/alertmanager/webhook`, false);
   return { env, sandboxSlack, sandboxBackends, generated, ports };
 }

@@ -6,12 +6,17 @@ import { createMcpClient, type McpClient } from '../lib/mcp-client';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
 import { loadOpsConfig, type OpsConfig } from '../lib/ops-config';
 import { closeRedis, createRedis } from '../lib/redis';
+import { createChecklistStore } from '../lib/routine-checklist';
+import { createChannelDirectory } from '../lib/slack-channel-directory';
 import { createSlackOutboxProducer, type SlackOutboxProducer } from '../lib/slack-outbox';
 import { createSilenceClient } from '../lib/alertmanager-silences';
 import { createAuditLog } from '../lib/audit-log';
 import type { WorkersEnv } from './config';
 import { createPlatformDriver, SERVICE_ACCOUNT_DIR, type PlatformDriver } from './drivers';
 import { createWorkerMetrics } from './metrics';
+import { createIncidentAlerts } from './routine/incident-alerts';
+import { createPrometheusClient } from './routine/prometheus';
+import { createRoutineWorker, type RoutineWorker } from './routine/routine-worker';
 import { createRunbookWorker } from './runbook-worker';
 import { createRemediationWorker } from './remediation-worker';
 
@@ -24,6 +29,8 @@ export interface WorkersDeps {
   opsConfig?: OpsConfig;
   /** Override the platform driver (built from the ops config's `platform` section by default). */
   driver?: PlatformDriver;
+  /** The routine's clock (drills and tests move it to "the next morning"). @defaultValue the system clock */
+  now?: () => Date;
 }
 
 /** Builds the workers process, unstarted: BullMQ consumers plus a /metrics endpoint. */
@@ -48,6 +55,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
   let connection: Redis | undefined;
   // Lifecycle actions (restart, deploy, rollback, scale) go through it; built at start, on the workers' Redis.
   let driver: PlatformDriver | undefined = deps.driver;
+  let routine: RoutineWorker | undefined;
   // Replies reach Slack through the bot's outbox, never from here.
   let slack: SlackOutboxProducer | undefined;
   let worker: ReturnType<typeof createRunbookWorker> | undefined;
@@ -74,11 +82,33 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
       ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL } : {}),
       announceChannel: opsConfig.channels.P3,
     });
+    if (env.ROUTINE === 'on') {
+      routine = createRoutineWorker({
+        connection,
+        prefix: env.REDIS_PREFIX,
+        metrics,
+        ctx: {
+          config: opsConfig,
+          redis: connection,
+          prefix: env.REDIS_PREFIX,
+          mcp,
+          slack,
+          channels: createChannelDirectory(connection, env.REDIS_PREFIX),
+          checklists: createChecklistStore(connection, env.REDIS_PREFIX),
+          prometheus: env.PROMETHEUS_URL ? createPrometheusClient(env.PROMETHEUS_URL) : undefined,
+          silences: env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined,
+          incidents: createIncidentAlerts({ webhookUrl: env.BOT_WEBHOOK_URL, token: env.ALERTMANAGER_WEBHOOK_TOKEN }),
+          logger: deps.logger,
+          now: deps.now ?? (() => new Date()),
+        },
+      });
+      await routine.start();
+    }
     const web = express();
     web.disable('x-powered-by');
     web.get('/metrics', metricsHandler(registry));
     web.get('/health', async (_req, res) => {
-      const running = worker?.isRunning() ?? false;
+      const running = (worker?.isRunning() ?? false) && (env.ROUTINE === 'off' || (routine?.isRunning() ?? false));
       res.status(running ? 200 : 503).json({ status: running ? 'ok' : 'stopped' });
     });
     http = await listen(web, env.WORKERS_METRICS_PORT, env.HOST);
@@ -89,14 +119,12 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
     // close() waits for jobs in progress, so a Ctrl-C never cuts an action in half.
     await worker?.closeAll();
     await remediations?.close();
+    await routine?.close();
     await slack?.close();
     if (!deps.driver) await driver?.close();
     await http?.close();
     if (connection) await closeRedis(connection);
   }
 
-  /** The platform driver, once started (the lifecycle action handlers call it). */
-  const platformDriver = () => driver;
-
-  return { start, stop, registry, platformDriver };
+  return { start, stop, registry, config: opsConfig, routine: () => routine, platformDriver: () => driver };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CommonEnvShape, JwtEnvShape, httpUrl, parseEnv, port, positiveInt } from '../lib/config';
+import { CommonEnvShape, JwtEnvShape, httpUrl, parseEnv, port, positiveInt, secret } from '../lib/config';
 
 export const WorkersEnvSchema = z
   .object({
@@ -9,15 +9,21 @@ export const WorkersEnvSchema = z
     /** The MCP server's Streamable HTTP endpoint. */
     MCP_SERVER_URL: httpUrl().default('http://127.0.0.1:3000/mcp'),
     WORKER_CONCURRENCY: positiveInt(4),
-    /** The ops config (channels, platform driver); the built-in default when unset. */
+    /** The ops config (channels, platform driver, routine); the built-in default when unset. */
     OPS_CONFIG: z.string().min(1).optional(),
-    /** Prometheus HTTP API, for query_prometheus and diagnostics. */
+    /** Prometheus HTTP API: query_prometheus, diagnostics, the routine's reports. */
     PROMETHEUS_URL: httpUrl().optional(),
-    /** Alertmanager API, for maintenance silences. */
+    /** Alertmanager API: maintenance silences (by hand and in the routine's windows). */
     ALERTMANAGER_URL: httpUrl().optional(),
     /** Set by Kubernetes in every pod: the kubernetes platform driver then uses the pod's service account. */
     KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
     KUBERNETES_SERVICE_PORT: z.string().regex(/^\d{1,5}$/, 'must be a port').optional(),
+    /** The bot's Alertmanager webhook: a failed or missing backup opens an incident through it. */
+    BOT_WEBHOOK_URL: httpUrl().optional(),
+    /** The bearer token that webhook expects (the bot's ALERTMANAGER_WEBHOOK_TOKEN). */
+    ALERTMANAGER_WEBHOOK_TOKEN: secret().optional(),
+    /** `off` runs no routine (schedulers stay as they are in Redis; nothing consumes them here). */
+    ROUTINE: z.enum(['on', 'off']).default('on'),
   })
   .refine((env) => env.JWT_SECRET, {
     message: 'required: the workers mint their own ops:admin token with it',

@@ -121,6 +121,8 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
     reply: producer.reply,
     /** A file into a channel or thread (same API the workers use). */
     upload: producer.upload,
+    /** Changes a message queued with `editable: true` (same API the workers use). */
+    edit: producer.edit,
     start: consumer.start,
     /** Stops consuming; queued writes stay in Redis for the next start (or another replica). */
     close,

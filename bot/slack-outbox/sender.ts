@@ -1,7 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
-import { OUTBOX_FILE_MAX_BYTES, OutboxMessageSchema, type OutboxKeys, type OutboxMessage } from '../../lib/slack-outbox';
+import { EDITABLE_TTL_S, OUTBOX_FILE_MAX_BYTES, OutboxMessageSchema, type OutboxKeys, type OutboxMessage } from '../../lib/slack-outbox';
 import { incidentText, renderIncidentBlocks } from '../incidents/incident-message';
 import type { Incident, IncidentStore } from '../incidents/incident-store';
 import type { SlackOutboxConfig } from './config';
@@ -178,10 +178,32 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     else thread = msg.threadTs;
     if (w.kind === 'incident' && !thread) return { result: 'drop', reason: 'no_thread', consumed: 1 };
     if (msg.file) return uploadFile(channel, thread, msg, text);
-    await call('chat.postMessage', () =>
+    if (msg.edit) return editMessage(msg.edit.of);
+    const res = await call('chat.postMessage', () =>
       client.chat.postMessage({ channel, thread_ts: thread, text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}), unfurl_links: false }),
     );
     observe('reply', msg.enqueuedAt);
+    if (msg.editable && res.ts) {
+      await deps.redis.set(deps.keys.posted(msg.id), JSON.stringify({ channel: res.channel ?? channel, ts: res.ts }), 'EX', EDITABLE_TTL_S);
+    }
+    return { result: 'ok', consumed: 1 };
+  }
+
+  /**
+   * An edit of an editable message: the newest stored content, onto the ts the
+   * post recorded. It takes the channel's post slot (a lane's writes go one at
+   * a time), not the workspace's chat.update bucket: checklist edits are rare.
+   */
+  async function editMessage(of: string): Promise<WriteOutcome> {
+    const [posted, content] = await Promise.all([deps.redis.get(deps.keys.posted(of)), deps.redis.get(deps.keys.edit(of))]);
+    if (!posted || !content) {
+      logger.warn({ of, posted: Boolean(posted), content: Boolean(content) }, 'outbox edit of a message that never posted (or expired)');
+      return { result: 'drop', reason: 'edit_target_unknown', consumed: 1 };
+    }
+    const where = JSON.parse(posted) as { channel: string; ts: string };
+    const body = JSON.parse(content) as { text: string; blocks?: unknown[] };
+    await call('chat.update', () => client.chat.update({ channel: where.channel, ts: where.ts, text: body.text, ...(body.blocks ? { blocks: body.blocks as never } : {}) }));
+    observe('update', undefined);
     return { result: 'ok', consumed: 1 };
   }
 
@@ -231,9 +253,9 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         if (batch.length === 0) return { result: 'drop', reason: 'invalid_message', consumed: 1 };
         break;
       }
-      if (msg.file) {
+      if (msg.file || msg.edit) {
         if (batch.length > 0) break;
-        return uploadFile(channel, w.thread, msg, msg.text ? labelled(msg) : '');
+        return msg.edit ? editMessage(msg.edit.of) : uploadFile(channel, w.thread, msg, msg.text ? labelled(msg) : '');
       }
       const line = labelled(msg);
       if (batch.length > 0 && (msg.blocks || batch[0]!.blocks || length + 1 + line.length > BATCH_TEXT_MAX)) break;

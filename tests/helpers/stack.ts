@@ -47,6 +47,9 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
     // With a bot token set, npm start assumes real Slack unless SLACK_API_URL points at the sandbox.
     SLACK_API_URL: `http://127.0.0.1:${ports.SANDBOX_SLACK_PORT}/api/`,
     MAINTENANCE_STATUS_FILE: path.join(os.tmpdir(), `${prefix}-status`),
+    // The routine's default maintenance windows (Sunday 02:00 UTC) would put a stack started then into
+    // maintenance mode; its own tests (tests/integration/routine*.test.ts) give their own schedules.
+    ROUTINE: 'off',
     ...extraEnv,
   };
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);

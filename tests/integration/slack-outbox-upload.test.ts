@@ -47,8 +47,12 @@ describe('slack outbox file uploads (real Redis, sandbox Slack, real WebClient)'
       expect((await h.sandbox.stats()).calls['files.completeUploadExternal']?.total).toBe(1);
       expect(await counter(bot.registry, 'slack_api_calls_total', { method: 'files.completeUploadExternal', outcome: 'ok' })).toBe(1);
       expect(await counter(bot.registry, 'slack_api_calls_total', { method: 'files.getUploadURLExternal', outcome: 'ok' })).toBe(1);
-      // The bytes leave Redis once sent.
+      // The bytes leave Redis once sent; a repeat of the id afterwards stores and sends nothing.
       expect(await h.redis.exists(producer.keys.file(id))).toBe(0);
+      expect(await producer.upload({ id: 'capacity-2026-12', channel: 'C0OUTBOX10', threadTs: root.ts, filename: 'capacity.png', content: bytes })).toBe(id);
+      expect(await h.redis.exists(producer.keys.file(id))).toBe(0);
+      expect(await bot.outbox.idle(10_000)).toBe(true);
+      expect((await h.sandbox.stats()).calls['files.completeUploadExternal']?.total).toBe(1);
     } finally {
       await producer.close();
     }
@@ -79,6 +83,21 @@ describe('slack outbox file uploads (real Redis, sandbox Slack, real WebClient)'
       });
       expect(await h.redis.exists(producer.keys.file('too-big'), producer.keys.file('bad-name'), producer.keys.seen('too-big'))).toBe(0);
       expect(await h.sandbox.history('outbox-12')).toEqual([]);
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('edits an editable message to its newest version; a stale version changes nothing', async () => {
+    const producer = createSlackOutboxProducer({ connection: h.redis, prefix: h.prefix });
+    try {
+      const id = await producer.reply({ id: 'checklist-1', channel: 'C0OUTBOX9', text: 'v0', editable: true });
+      expect(await producer.edit({ of: id, channel: 'C0OUTBOX9', text: 'v2', version: 2 })).toBe('checklist-1.v2');
+      expect(await producer.edit({ of: id, channel: 'C0OUTBOX9', text: 'v1', version: 1 })).toBeUndefined();
+      expect(await bot.outbox.idle(15_000)).toBe(true);
+      const messages = await h.sandbox.history('outbox-9');
+      expect(messages.map((m) => m.text)).toEqual(['v2']);
+      expect(await counter(bot.registry, 'slack_api_calls_total', { method: 'chat.update', outcome: 'ok' })).toBe(1);
     } finally {
       await producer.close();
     }
