@@ -16,7 +16,14 @@ import type { BotEnv } from './config';
 import { createIncidentNotifier } from './incidents/incident-notifier';
 import { createIncidentStore } from './incidents/incident-store';
 import { createBotMetrics } from './metrics';
-import { createRunbookActions } from './actions/runbook-actions';
+import { createRunbookActions, incidentRunbookButtons } from './actions/runbook-actions';
+import { runbookButtonElements } from './actions/runbook-buttons';
+import { createActionService } from './actions/action-service';
+import { createActionRequestStore } from './actions/action-requests';
+import { createDiagnostics } from './actions/diagnostics';
+import { createAccessControl } from './access/access-control';
+import { createAuditLog } from '../lib/audit-log';
+import type { Incident } from './incidents/incident-store';
 import { createSilenceClient } from '../lib/alertmanager-silences';
 import { createIncidentService } from './incidents/incident-service';
 import { createEscalationEngine } from './escalation/engine';
@@ -40,6 +47,8 @@ export interface BotDeps {
   extraVerbs?: OpsVerb[];
   /** Slack outbox limits over the defaults (Slack's published ones); the storm threshold comes from the ops config. */
   slackOutbox?: SlackOutboxConfigInput;
+  /** The clock of confirmations and approvals (their 10-minute windows). @defaultValue the system clock */
+  now?: () => Date;
 }
 
 /**
@@ -74,15 +83,49 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   // Every Slack write goes through the outbox (limits, order, coalescing, storm digests).
   const outbox = createSlackOutbox(
     { stormThresholdPerMinute: config.storm.threshold_per_minute, ...deps.slackOutbox },
-    { redis, prefix: env.REDIS_PREFIX, client: createOutboxWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL), store, logger, registry },
+    {
+      redis,
+      prefix: env.REDIS_PREFIX,
+      client: createOutboxWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL),
+      store,
+      logger,
+      registry,
+      incidentButtons: (incident) => runbookButtonElements(incident, incidentRunbookButtons(incident, runbooks, config).slice(1)),
+    },
   );
+  const resolveChannel = createChannelResolver(app.client);
+  const channelOf = async (incident: Incident) => incident.channel ?? resolveChannel(incident.route || config.channels[incident.priority]);
   const notifier = createIncidentNotifier({
     outbox,
     store,
-    resolveChannel: createChannelResolver(app.client),
+    resolveChannel,
     channelFor: (p) => config.channels[p],
     logger,
   });
+  const access = createAccessControl({ config, client: app.client, resolveChannel, logger });
+  const audit = createAuditLog({ redis, prefix: env.REDIS_PREFIX, ...(deps.now ? { now: deps.now } : {}) });
+  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
+    connection: redis,
+    prefix: env.REDIS_PREFIX,
+    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  });
+  const actionService = createActionService({
+    access,
+    requests: createActionRequestStore({ redis, prefix: env.REDIS_PREFIX }),
+    store,
+    queue,
+    audit,
+    channelOf,
+    metrics,
+    logger,
+    now: deps.now,
+    poster: {
+      async post({ incidentId, channel, threadTs, text, blocks, id }) {
+        await outbox.reply({ ...(incidentId ? { lane: incidentId } : {}), channel, ...(threadTs ? { threadTs } : {}), text, ...(blocks ? { blocks } : {}), id });
+      },
+    },
+  });
+  const diagnostics = createDiagnostics({ store, runbooks, service: actionService, notifier, channelOf, logger });
   const escalation =
     deps.escalation === false
       ? undefined
@@ -105,19 +148,18 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     metrics,
     runbookPriority: (alertname) => runbooks.get(alertname)?.priority,
     grafanaUrl: env.GRAFANA_URL,
-    onOpened: escalation && ((id) => escalation.opened(id)),
+    onOpened: async (id) => {
+      await escalation?.opened(id);
+      // Diagnostics must never fail the webhook: a problem is logged and the incident stands.
+      await diagnostics.opened(id).catch((err) => logger.error({ err, incidentId: id }, 'could not enqueue the diagnostics'));
+    },
     onResolved: escalation && ((id) => escalation.resolved(id)),
   });
-  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
-    connection: redis,
-    prefix: env.REDIS_PREFIX,
-    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
-  });
-  const actions = createRunbookActions({ store, notifier, queue, logger, metrics, config });
+  const actions = createRunbookActions({ service: actionService, store, runbooks, audit, config, logger });
   actions.register(app);
   const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
   const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation });
-  registerIncidentButtons(app, { service: incidents, config, logger });
+  registerIncidentButtons(app, { service: incidents, config, logger, access });
   let workspaceUrl: string | undefined;
   const slackUrl = async () => {
     if (!workspaceUrl) workspaceUrl = ((await app.client.auth.test()).url as string | undefined) ?? 'https://slack.com';
@@ -129,6 +171,10 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     redis,
     prefix: env.REDIS_PREFIX,
     logger,
+    access,
+    onRefused: async ({ userId, channelId, command, message }) => {
+      await audit.append({ kind: 'refusal', actor: userId, outcome: 'refused', message: message.slice(0, 4000), detail: { command, channel: channelId } });
+    },
   });
   commands.register(app);
 
@@ -165,7 +211,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await queue.close();
   }
 
-  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, actionService, audit, queue, access, registry, start, stop };
 }
 
 

@@ -115,10 +115,13 @@ describe('incident actions from buttons and /ops (real Bolt, sandbox Slack, real
     expect(refused).toContain('may not run');
     const bad = JSON.stringify((await h.sandbox.command({ user: 'bob', channel: 'ops-alerts', command: '/ops', text: 'oncall override @bob forever' })).body);
     expect(bad).toContain('E_VALIDATION_FAILED');
-    const ok = JSON.stringify((await h.sandbox.command({ user: 'bob', channel: 'ops-alerts', command: '/ops', text: 'oncall override @carol 2h covering' })).body);
-    expect(ok).toContain('carol');
+    // A viewer cannot be put on call: they could not acknowledge what pages them.
+    const viewer = JSON.stringify((await h.sandbox.command({ user: 'bob', channel: 'ops-alerts', command: '/ops', text: 'oncall override @carol 2h covering' })).body);
+    expect(viewer).toContain('carol is a viewer, who cannot acknowledge');
+    const ok = JSON.stringify((await h.sandbox.command({ user: 'bob', channel: 'ops-alerts', command: '/ops', text: 'oncall override @alice 2h covering' })).body);
+    expect(ok).toContain('alice');
     const after = JSON.stringify((await h.sandbox.command({ user: 'alice', channel: 'ops-alerts', command: '/ops', text: 'oncall' })).body);
-    expect(after).toContain('carol');
+    expect(after).toContain('covering');
   });
 
   it('a slow command is acked within Slack\'s 3 s and answers through response_url', async () => {
