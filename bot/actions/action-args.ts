@@ -93,7 +93,8 @@ async function paramsFor(action: ActionName, words: string[], incidentId: string
       if (words.length > 1 || (words[0] && !['basic', 'full'].includes(words[0]))) throw new Error('mode: expected basic or full');
       return { mode: words[0] ?? 'full' };
     case 'query_prometheus': {
-      const typed = words.join(' ').trim();
+      // Slack escapes &, < and > in command text; PromQL needs them back (it is a query, never a shell word).
+      const typed = words.join(' ').trim().replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
       const query = typed || (incidentId ? await ctx.runbookQuery?.(incidentId) : undefined);
       if (!query) throw new Error('query: give a PromQL expression (or an incident whose runbook has one)');
       return { query };

@@ -27,6 +27,8 @@ export interface ActionRequestInput {
   identity?: SlackIdentity;
   channelId: string;
   origin: 'button' | 'command';
+  /** The runbook marks this button guarded: confirm it even if the catalog does not call the action dangerous. */
+  guarded?: boolean;
   /** Derived from the Slack payload: a retried delivery carries the same one. */
   requestId: string;
 }
@@ -102,6 +104,7 @@ export function createActionService(options: ActionServiceOptions) {
   /** A person asks for an action. Dangerous ones come back as a Confirm prompt; the rest are enqueued. */
   async function request(input: ActionRequestInput): Promise<ActionAnswer> {
     const policy = ACTION_POLICIES[input.action];
+    const dangerous = policy.dangerous || input.guarded === true;
     const target = policy.target(input.params);
     const base = { actor: input.userId, action: input.action, requestId: input.requestId, ...(input.incidentId ? { incidentId: input.incidentId } : {}), ...(target ? { target } : {}) };
     const detail = { params: input.params, channel: input.channelId, origin: input.origin };
@@ -138,15 +141,15 @@ export function createActionService(options: ActionServiceOptions) {
       channelId: input.channelId,
       reply,
       origin: input.origin,
-      state: policy.dangerous ? 'awaiting_confirmation' : 'queued',
+      state: dangerous ? 'awaiting_confirmation' : 'queued',
       createdAt: at.toISOString(),
       expiresAt: new Date(at.getTime() + (options.confirmTtlMs ?? APPROVAL_TTL_MS)).toISOString(),
     });
     const what = describeAction(stored.action, stored.params);
     const where = stored.incidentId ? ` for ${stored.incidentId}` : '';
     if (!created && stored.state !== 'awaiting_confirmation') return { ok: true, text: `That request is ${stored.state.replace(/_/g, ' ')} (request \`${stored.requestId}\`).`, requestId: stored.requestId };
-    if (created) await record({ ...base, kind: 'request', outcome: policy.dangerous ? 'pending' : 'ok', message: `asked for the ${what}${where}`, detail });
-    if (policy.dangerous) {
+    if (created) await record({ ...base, kind: 'request', outcome: dangerous ? 'pending' : 'ok', message: `asked for the ${what}${where}`, detail });
+    if (dangerous) {
       return { ok: true, requestId: stored.requestId, text: `⚠️ ${what}${where}: confirm to run it.`, blocks: confirmBlocks(stored.requestId, what, where) };
     }
     return enqueue(stored);

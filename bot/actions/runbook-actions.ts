@@ -75,6 +75,7 @@ export function createRunbookActions(options: RunbookActionsOptions) {
       userId,
       channelId,
       origin: 'button',
+      guarded: button.guarded,
       requestId: requestIdFrom('btn', body.trigger_id, (body.actions[0] as ButtonAction).action_ts, actionId),
     });
   }

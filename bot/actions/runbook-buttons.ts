@@ -25,6 +25,8 @@ export interface RunbookButton {
   params?: Record<string, unknown>;
   usage?: string;
   style?: 'danger';
+  /** The runbook's `guarded`: confirm before it runs. */
+  guarded?: boolean;
 }
 
 function catalogAction(offered: RunbookAction): ActionName {
@@ -51,7 +53,7 @@ export function runbookButtons(incident: Incident, runbook: Runbook | undefined,
   for (const offer of runbook.actions) {
     if (offer.action === 'health_check') continue;
     const action = catalogAction(offer.action);
-    const base = { offered: offer.action, action, ...(offer.guarded ? { style: 'danger' as const } : {}) };
+    const base = { offered: offer.action, action, guarded: offer.guarded, ...(offer.guarded ? { style: 'danger' as const } : {}) };
     const variants = (params: Array<Record<string, unknown>>, label: (p: Record<string, unknown>) => string) => {
       params.forEach((p, i) => {
         out.push({ ...base, actionId: `${RUNBOOK_BUTTON_PREFIX}${offer.action}${i ? `_${i}` : ''}`, label: label(p), params: parseActionParams(action, p) as Record<string, unknown> });
