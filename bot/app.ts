@@ -23,6 +23,7 @@ import { createActionRequestStore } from './actions/action-requests';
 import { createDiagnostics } from './actions/diagnostics';
 import { createAccessControl } from './access/access-control';
 import { createAuditLog } from '../lib/audit-log';
+import { auditVerb } from './audit/audit-verb';
 import type { Incident } from './incidents/incident-store';
 import { createSilenceClient } from '../lib/alertmanager-silences';
 import { createIncidentService } from './incidents/incident-service';
@@ -166,7 +167,13 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     return workspaceUrl;
   };
   const commands = createOpsCommandRouter({
-    verbs: [...incidentVerbs({ service: incidents, store, slackUrl }), actions.runVerb, ...oncallVerbs, ...(deps.extraVerbs ?? [])],
+    verbs: [
+      ...incidentVerbs({ service: incidents, store, slackUrl }),
+      actions.runVerb,
+      ...oncallVerbs,
+      auditVerb({ audit, store, upload: (input) => outbox.upload(input), channelOf }),
+      ...(deps.extraVerbs ?? []),
+    ],
     config,
     redis,
     prefix: env.REDIS_PREFIX,

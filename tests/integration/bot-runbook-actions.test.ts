@@ -373,6 +373,23 @@ describe('runbook actions: RBAC, confirmation, approval, locks, diagnostics, aud
     await ephemeralWith('alice', 'That request is already expired');
     expect(await getJob(maintenance)).toBeUndefined();
 
+    // /ops audit INC-n: the incident's audit as a JSON-lines file in its thread, through the outbox.
+    expect(said(await run('carol', `audit ${id}`))).toContain('You may not run `/ops audit`');
+    expect(said(await run('bob', 'audit --since yesterday'))).toContain('E_VALIDATION_FAILED: --since \\"yesterday\\": expected a duration');
+    const exported = said(await run('bob', `audit --since 1h ${id}`));
+    expect(exported).toMatch(/\d+ audit entries \(INC-\d+, since 1h\) are on their way as a file in INC-\d+'s thread/);
+    const fileMessage = await eventually(
+      async () => (await h.sandbox.replies('ops-critical', root.ts)).find((m) => Array.isArray(m.files) && m.files.length > 0),
+      20_000,
+    );
+    expect(fileMessage.text).toContain('exported by <@U0BOB>');
+    const file = (fileMessage.files as Array<{ name: string; url_private: string }>)[0]!;
+    expect(file.name).toMatch(/^audit-INC-\d+-.*\.jsonl$/);
+    const lines = (await (await fetch(file.url_private)).text()).trimEnd().split('\n').map((l) => JSON.parse(l) as { incidentId: string; requestId?: string; kind: string; hash: string });
+    expect(lines.every((e) => e.incidentId === id && /^[0-9a-f]{64}$/.test(e.hash))).toBe(true);
+    expect(lines.filter((e) => e.requestId === rollbackId).map((e) => e.kind)).toEqual(['request', 'confirmation', 'approval_requested', 'refusal', 'refusal', 'approval']);
+    expect((await h.bot.audit.read({ incidentId: id })).at(-1)).toMatchObject({ kind: 'export', actor: 'U0BOB', outcome: 'ok' });
+
     await run('alice', `resolve ${id}`);
     const audit = await h.bot.audit.verify();
     expect(audit).toMatchObject({ ok: true });
