@@ -3,7 +3,8 @@ import { ACTION_POLICIES, type ActionName } from '../../lib/action-catalog';
 import { RunbookActionJobSchema, type RunbookActionJob } from '../../lib/contracts';
 import { DEFAULT_USERGROUPS, DEFAULT_USERS, type PersonActionResponse } from '../../sandbox/slack';
 import { alertmanagerFixture, firingFor } from '../helpers/fixtures';
-import { startBotHarness, type BotHarness } from '../helpers/bot-harness';
+import { SIGNING_SECRET, startBotHarness, type BotHarness } from '../helpers/bot-harness';
+import { signedSlackHeaders } from '../../lib/slack-signature';
 import { eventually } from '../helpers/ports';
 
 jest.setTimeout(120_000);
@@ -321,6 +322,35 @@ describe('runbook actions: RBAC, confirmation, approval, locks, diagnostics, aud
     expect((await allJobs()).filter((j) => j.data.action === 'scale' && j.data.params.replicas === 5)).toHaveLength(1);
     expect((await auditOf(scale)).filter((e) => e.kind === 'confirmation')).toHaveLength(1);
     await releaseLock((await getJob(scale))!);
+  });
+
+  it('a Slack retry of the same delivery (same trigger_id, X-Slack-Retry-Num) enqueues once; a retried dangerous request shows the same prompt', async () => {
+    // Slack re-sends the very same signed body when our answer is late; the request id is derived from its trigger_id.
+    const deliver = async (text: string, triggerId: string, retry?: number) => {
+      const body = new URLSearchParams({
+        team_id: 'T0SANDBOX', channel_id: ALRT, channel_name: 'ops-alerts', user_id: 'U0BOB', user_name: 'bob', command: '/ops', text,
+        response_url: `${h.slack.url()}/_sandbox/respond/none`, trigger_id: triggerId, api_app_id: 'A0OPSBOT',
+      }).toString();
+      const res = await fetch(`${h.botUrl}/slack/events`, {
+        method: 'POST',
+        headers: { ...signedSlackHeaders(SIGNING_SECRET, body), ...(retry ? { 'X-Slack-Retry-Num': String(retry), 'X-Slack-Retry-Reason': 'http_timeout' } : {}) },
+        body,
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { text: string; blocks?: unknown };
+    };
+    const first = await deliver('run security_report', '111.222.retry-one');
+    const again = await deliver('run security_report', '111.222.retry-one', 1);
+    const requestId = requestIdIn(first.text)!;
+    expect(again.text).toContain(`That request is queued (request \`${requestId}\`)`);
+    await jobFor(requestId);
+    expect((await allJobs()).filter((j) => j.data.action === 'security_report' && j.data.requestedBy === 'U0BOB')).toHaveLength(1);
+    expect((await auditOf(requestId)).map((e) => e.kind)).toEqual(['request']);
+
+    const prompt = await deliver('run restart mcp-server', '111.222.retry-two');
+    const repeat = await deliver('run restart mcp-server', '111.222.retry-two', 1);
+    expect(confirmValue(repeat.blocks)).toBe(confirmValue(prompt.blocks));
+    expect((await auditOf(confirmValue(prompt.blocks)!)).map((e) => e.kind)).toEqual(['request']);
   });
 
   it('during an open P1, rollback and maintenance need a second responder or admin; not the requester, not a viewer, not after 10 minutes', async () => {
