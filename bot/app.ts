@@ -160,7 +160,15 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   actions.register(app);
   const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
   const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation });
-  registerIncidentButtons(app, { service: incidents, config, logger, access });
+  registerIncidentButtons(app, {
+    service: incidents,
+    config,
+    logger,
+    access,
+    onRefused: async ({ userId, incidentId, command, message }) => {
+      await audit.append({ kind: 'refusal', actor: userId, incidentId, outcome: 'refused', message: message.slice(0, 4000), detail: { command, via: 'button' } });
+    },
+  });
   let workspaceUrl: string | undefined;
   const slackUrl = async () => {
     if (!workspaceUrl) workspaceUrl = ((await app.client.auth.test()).url as string | undefined) ?? 'https://slack.com';

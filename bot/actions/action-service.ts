@@ -147,6 +147,7 @@ export function createActionService(options: ActionServiceOptions) {
     });
     const what = describeAction(stored.action, stored.params);
     const where = stored.incidentId ? ` for ${stored.incidentId}` : '';
+    if (!created && stored.state === 'queued' && !stored.queuedAt) return enqueue(stored); // an earlier attempt stopped before the queue
     if (!created && stored.state !== 'awaiting_confirmation') return { ok: true, text: `That request is ${stored.state.replace(/_/g, ' ')} (request \`${stored.requestId}\`).`, requestId: stored.requestId };
     if (created) await record({ ...base, kind: 'request', outcome: dangerous ? 'pending' : 'ok', message: `asked for the ${what}${where}`, detail });
     if (dangerous) {
@@ -170,6 +171,8 @@ export function createActionService(options: ActionServiceOptions) {
 
   async function stale(r: ActionRequest, userId: string, from: RequestState, kind: string): Promise<ActionAnswer | undefined> {
     if (r.state === from) return undefined;
+    // Confirmed or approved, but the attempt stopped before the queue (a crash, a lost Redis reply): finish it.
+    if (r.state === 'queued' && !r.queuedAt) return enqueue(r);
     return refuse(auditBase(r, userId), `That request is already ${r.state.replace(/_/g, ' ')}; nothing more to ${kind}.`, { kind, state: r.state });
   }
 
@@ -255,13 +258,20 @@ export function createActionService(options: ActionServiceOptions) {
       origin: r.origin,
       ...(r.target ? { lock: { key: requests.keys.lock(r.target), token: r.requestId } } : {}),
     });
-    await requests.transition(r.requestId, ['queued'], { queuedAt: now().toISOString() });
     if (!quiet) {
       // Before the job: the worker's result must come after this note in the thread.
       const note = `⏳ <@${r.requestedBy}> asked for the ${what}${r.approvedBy ? `, approved by <@${r.approvedBy}>` : ''} (request \`${r.requestId}\`).`;
       await options.poster.post({ incidentId: r.incidentId, channel: r.reply.channel, threadTs: r.reply.threadTs, text: note, id: `${r.requestId}.queued` });
     }
-    await options.queue.add(r.action, job, { jobId: r.requestId });
+    try {
+      await options.queue.add(r.action, job, { jobId: r.requestId });
+    } catch (err) {
+      // Nothing runs, so nothing may stay locked or look queued; the person sees the error and may ask again.
+      if (r.target) await requests.unlock(r.target, r.requestId);
+      await requests.transition(r.requestId, ['queued'], { state: 'refused', queuedAt: undefined });
+      throw err;
+    }
+    await requests.transition(r.requestId, ['queued'], { queuedAt: now().toISOString() });
     options.metrics.actionsRequested.inc({ action: r.action });
     if (r.incidentId) await store.appendTimeline(r.incidentId, { type: 'action_requested', action: r.action, by: r.requestedBy, jobId: r.requestId });
     logger.info({ requestId: r.requestId, action: r.action, incidentId: r.incidentId }, 'runbook action enqueued');

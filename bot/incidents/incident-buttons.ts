@@ -12,6 +12,8 @@ export interface IncidentButtonsOptions {
   config: OpsConfig;
   logger: Logger;
   access: AccessControl;
+  /** Called with every RBAC refusal (for the audit). */
+  onRefused?: (refusal: { userId: string; incidentId: string; command: string; message: string }) => Promise<void>;
 }
 
 type Handler = (service: IncidentService, id: string, actor: Actor, arg: string) => Promise<Incident>;
@@ -38,7 +40,10 @@ export function registerIncidentButtons(app: App, options: IncidentButtonsOption
       if (!/^INC-\d+$/.test(id)) return void (await say('That control carries no incident id.'));
       const actor = { id: body.user.id, name: body.user.username ?? body.user.name ?? body.user.id };
       const verdict = access.command(await access.identify(actor.id), route.command);
-      if (!verdict.ok) return void (await say(`You may not ${route.command} incidents. ${verdict.message}`));
+      if (!verdict.ok) {
+        await options.onRefused?.({ userId: actor.id, incidentId: id, command: route.command, message: verdict.message }).catch((err) => logger.error({ err }, 'could not audit a refusal'));
+        return void (await say(`You may not ${route.command} incidents. ${verdict.message}`));
+      }
       try {
         await route.run(service, id, actor, arg);
       } catch (err) {

@@ -62,7 +62,12 @@ describe('incident actions from buttons and /ops (real Bolt, sandbox Slack, real
     expect((await h.bot.store.get(id))?.state).toBe('triggered');
     const cmd = await h.sandbox.command({ user: 'carol', channel: 'ops-critical', command: '/ops', text: `ack ${id}` });
     expect(JSON.stringify(cmd.body)).toContain('may not run');
+    expect(JSON.stringify(cmd.body)).toContain('needs the role admin or responder (you are viewer)');
     expect((await h.bot.store.get(id))?.state).toBe('triggered');
+    // Both refusals are in the audit, by Slack user id.
+    const refusals = (await h.bot.audit.read()).filter((e) => e.kind === 'refusal' && e.actor === 'U0CAROL');
+    expect(refusals.map((e) => e.detail?.command)).toEqual(['ack', 'ack']);
+    expect(refusals[0]).toMatchObject({ incidentId: id, outcome: 'refused' });
   });
 
   it('snooze creates a real Alertmanager silence; unsnooze expires it', async () => {
