@@ -11,6 +11,12 @@ export interface SlackIdentity {
   id?: string;
   /** The user groups the person is in, by handle and/or id (S…), as Slack's usergroups.users.list says. */
   groups?: readonly string[];
+  /**
+   * Ignored, always: a user name is a label anyone can type or change, never an
+   * identity. Accepted only so callers that still pass `{ id, name }` compile.
+   * @deprecated pass `id` (and `groups`)
+   */
+  name?: string;
 }
 
 export interface RbacMember {

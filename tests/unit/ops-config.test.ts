@@ -221,6 +221,8 @@ describe('rbac', () => {
   it('matches people by Slack user id and user group only, never by name or a key equal to the id', () => {
     // The config names them alice/bob; a name (or an id that happens to equal a config key) is not an identity.
     expect(findRbacMember(c, { id: 'bob' })).toBeUndefined();
+    expect(rolesOf(c, { id: 'U0MALLORY', name: 'bob' })).toEqual([]);
+    expect(rolesOf(c, { name: 'alice' })).toEqual([]);
     expect(rolesOf(c, { id: 'alice' })).toEqual([]);
     expect(rolesOf(c, { id: 'U0DAVE', groups: ['ops-leads'] })).toEqual(['responder']);
     expect(rolesOf(c, { id: 'U0DAVE', groups: ['security'] })).toEqual([]);
