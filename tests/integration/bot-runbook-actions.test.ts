@@ -278,6 +278,24 @@ describe('runbook actions: RBAC, confirmation, approval, locks, diagnostics, aud
     await clickConfirm('bob', 'ops-critical', resetId);
     expect(await jobFor(resetId)).toMatchObject({ action: 'reset_circuit_breaker', params: { service: 'transaction-service' }, incidentId: id, reply: { threadTs: root.ts } });
     await releaseLock((await getJob(resetId))!);
+    // Maintenance off is fixed by the runbook; maintenance is dangerous: confirm, then the job.
+    await h.sandbox.click({ user: 'bob', channel: 'ops-critical', ts: root.ts, action_id: 'runbook_maintenance_off' });
+    const offId = confirmValue((await ephemeralWith('bob', `maintenance off* for ${id}`)).blocks)!;
+    await clickConfirm('bob', 'ops-critical', offId);
+    expect(await jobFor(offId)).toMatchObject({ action: 'maintenance', params: { mode: 'off' }, incidentId: id, requestedBy: 'U0BOB', origin: 'button' });
+    await releaseLock((await getJob(offId))!);
+
+    // Blocking or unblocking an address needs the address: the buttons answer with the command to type.
+    const security = await h.alert(firingFor('SuspiciousRequestPatterns', { severity: 'warning' }));
+    const secRoot = await h.root('ops-alerts', security);
+    await h.sandbox.click({ user: 'bob', channel: 'ops-alerts', ts: secRoot.ts, action_id: 'runbook_block_ip' });
+    await ephemeralWith('bob', `/ops run block_ip <address|cidr> <ttl, e.g. 1h> <reason…> ${security}`);
+    await h.sandbox.click({ user: 'bob', channel: 'ops-alerts', ts: secRoot.ts, action_id: 'runbook_unblock_ip' });
+    await ephemeralWith('bob', `/ops run unblock_ip <address|cidr> ${security}`);
+    // The incident's own diagnostics are queued; the two buttons queued nothing.
+    const securityJobs = (await allJobs()).filter((j) => j.data.incidentId === security);
+    expect(securityJobs.length).toBeGreaterThan(0);
+    expect(securityJobs.filter((j) => j.data.origin !== 'diagnostics')).toHaveLength(0);
   });
 
   it('only the requester confirms; a tampered confirm value is refused; cancel stops it; two identical requests and a double click enqueue once', async () => {
