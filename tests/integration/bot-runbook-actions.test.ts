@@ -437,6 +437,13 @@ describe('runbook actions: RBAC, confirmation, approval, locks, diagnostics, aud
     expect(lines.filter((e) => e.requestId === rollbackId).map((e) => e.kind)).toEqual(['request', 'confirmation', 'approval_requested', 'refusal', 'refusal', 'approval']);
     expect((await h.bot.audit.read({ incidentId: id })).at(-1)).toMatchObject({ kind: 'export', actor: 'U0BOB', outcome: 'ok' });
 
+    // Without an incident: the window's entries as a file in the channel the command came from.
+    expect(said(await run('alice', 'audit --since 1h', 'ops-reports'))).toContain("are on their way as a file in this channel");
+    const channelFile = await eventually(async () => (await h.sandbox.history('ops-reports')).find((m) => Array.isArray(m.files) && m.files.length > 0), 20_000);
+    const all = (await (await fetch((channelFile.files as Array<{ url_private: string }>)[0]!.url_private)).text()).trimEnd().split('\n');
+    expect(all.length).toBeGreaterThan(lines.length);
+    expect(all.map((l) => (JSON.parse(l) as { actor: string }).actor)).toEqual(expect.arrayContaining(['U0ALICE', 'U0BOB', 'U0CAROL', 'U0MALLORY', 'system:diagnostics']));
+
     await run('alice', `resolve ${id}`);
     const audit = await h.bot.audit.verify();
     expect(audit).toMatchObject({ ok: true });
