@@ -2,7 +2,11 @@ import express, { type Express } from 'express';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueueName, type RunbookActionJob } from '../lib/contracts';
+import { QueueName, type RemediationJob, type RunbookActionJob } from '../lib/contracts';
+import { createAuditLog } from '../lib/audit-log';
+import { createRemediation } from './actions/remediation';
+import { createPostmortemExporter } from './postmortem/exporter';
+import { createTimelineNotes } from './postmortem/timeline-notes';
 import { listen, type RunningServer } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
@@ -22,7 +26,6 @@ import { createActionService } from './actions/action-service';
 import { createActionRequestStore } from './actions/action-requests';
 import { createDiagnostics } from './actions/diagnostics';
 import { createAccessControl } from './access/access-control';
-import { createAuditLog } from '../lib/audit-log';
 import { auditVerb } from './audit/audit-verb';
 import type { Incident } from './incidents/incident-store';
 import { createSilenceClient } from '../lib/alertmanager-silences';
@@ -141,6 +144,20 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
           logger,
           registry,
         });
+  const remediationQueue = new Queue<RemediationJob>(QueueName.Remediations, { connection: redis, prefix: env.REDIS_PREFIX });
+  const remediation = createRemediation({
+    config,
+    runbooks,
+    store,
+    redis,
+    prefix: env.REDIS_PREFIX,
+    remediations: remediationQueue,
+    actions: queue,
+    resolveChannel,
+    audit,
+    logger,
+  });
+  remediation.register(app);
   const intake = createAlertIntake({
     store,
     notifier,
@@ -151,8 +168,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     grafanaUrl: env.GRAFANA_URL,
     onOpened: async (id) => {
       await escalation?.opened(id);
-      // Diagnostics must never fail the webhook: a problem is logged and the incident stands.
+      // Diagnostics first (their results are the first replies); they must never fail the webhook.
       await diagnostics.opened(id).catch((err) => logger.error({ err, incidentId: id }, 'could not enqueue the diagnostics'));
+      await remediation.opened(id);
     },
     onResolved: escalation && ((id) => escalation.resolved(id)),
   });
@@ -174,11 +192,17 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     if (!workspaceUrl) workspaceUrl = ((await app.client.auth.test()).url as string | undefined) ?? 'https://slack.com';
     return workspaceUrl;
   };
+  const postmortems = createPostmortemExporter({ store, audit, config, outbox, apiToken: env.BOT_API_TOKEN, logger });
+  postmortems.register(app);
+  const notes = createTimelineNotes({ store, notifier, client: app.client, redis, prefix: env.REDIS_PREFIX, logger });
+  notes.register(app);
   const commands = createOpsCommandRouter({
     verbs: [
       ...incidentVerbs({ service: incidents, store, slackUrl }),
       actions.runVerb,
       ...oncallVerbs,
+      notes.noteVerb,
+      postmortems.verb,
       auditVerb({ audit, store, upload: (input) => outbox.upload(input), channelOf }),
       ...(deps.extraVerbs ?? []),
     ],
@@ -199,6 +223,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
 
   web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics }));
   web.use(createRunbookRouter(runbooks, RUNBOOKS_DIR));
+  web.use(postmortems.router());
   web.get('/health', async (_req, res) => {
     const redisOk = await redis.ping().then(() => true, () => false);
     res.status(redisOk ? 200 : 503).json({ status: redisOk ? 'ok' : 'degraded', redis: redisOk, mode: socketMode ? 'socket' : 'http' });
@@ -224,9 +249,10 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await notifier.drain();
     await outbox.close();
     await queue.close();
+    await remediationQueue.close();
   }
 
-  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, actionService, audit, queue, access, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, actionService, postmortems, notes, audit, queue, access, registry, start, stop };
 }
 
 

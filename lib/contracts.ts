@@ -12,6 +12,8 @@ export const QueueName = {
   SlackOutbox: 'slack-outbox',
   /** Escalation steps, SLA clocks and snooze ends: delayed jobs the bot's escalation engine runs. */
   Escalations: 'escalations',
+  /** Automatic remediations a runbook declares, queued by the bot when the incident opens. */
+  Remediations: 'remediations',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -97,3 +99,40 @@ export const EscalationJobSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 export type EscalationJob = z.infer<typeof EscalationJobSchema>;
+
+/**
+ * One automatic remediation (runbooks/*.yaml `remediation`), queued by the bot
+ * when an incident opens and the ops config allows it. The worker enforces the
+ * hourly limit, acts, and announces it in the thread with an Undo button.
+ */
+export const RemediationJobSchema = z.object({
+  kind: z.literal('block_top_offender'),
+  /** Also the job id and the announcement's outbox id: one run per incident. */
+  requestId: RequestIdSchema,
+  incidentId: z.string().regex(/^INC-\d+$/),
+  alertname: z.string().min(1).max(200),
+  /** The incident's channel (id); replies thread behind its root in the outbox. */
+  channel: z.string().min(1),
+  ttlSeconds: z.number().int().min(60).max(30 * 86_400),
+  maxPerHour: z.number().int().min(1).max(100),
+  requestedAt: z.string().datetime(),
+});
+export type RemediationJob = z.infer<typeof RemediationJobSchema>;
+
+/** What the Undo button of an automatic remediation undoes; the button's value is only the requestId. */
+export const RemediationUndoSchema = z.object({
+  requestId: RequestIdSchema,
+  incidentId: z.string().regex(/^INC-\d+$/),
+  address: z.string().min(2).max(64),
+  channel: z.string().min(1),
+});
+export type RemediationUndo = z.infer<typeof RemediationUndoSchema>;
+
+export const remediationKeys = (prefix: string) => ({
+  /** Runs per alert name and clock hour. */
+  count: (alertname: string, hour: number) => `${prefix}:remediation:count:${alertname}:${hour}`,
+  undo: (requestId: string) => `${prefix}:remediation:undo:${requestId}`,
+});
+
+/** The Undo button's action id. */
+export const REMEDIATION_UNDO_ACTION = 'remediation_undo';

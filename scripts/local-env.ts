@@ -42,6 +42,7 @@ export function buildLocalEnv(input: NodeJS.ProcessEnv): LocalStack {
   setDefault('SLACK_BOT_TOKEN', `xoxb-local-${rand(12)}`);
   setDefault('SLACK_SIGNING_SECRET', rand());
   setDefault('ALERTMANAGER_WEBHOOK_TOKEN', rand());
+  setDefault('BOT_API_TOKEN', rand());
   if (!env.JWT_JWKS_URL) setDefault('JWT_SECRET', rand(32));
   setDefault('JWT_ISSUER', 'mcp-financial-ops-local', false);
   setDefault('JWT_AUDIENCE', 'mcp-financial-server', false);

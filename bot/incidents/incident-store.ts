@@ -195,6 +195,8 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     incident: (id: string) => `${base}${id}`,
     timeline: (id: string) => `${base}${id}:timeline`,
     alerts: (id: string) => `${base}${id}:alerts`,
+    /** Which incident a root message belongs to (reactions and shortcuts name a message, not an incident). */
+    byRoot: (channel: string, ts: string) => `${base}root:${channel}:${ts}`,
   };
 
   async function ingest(payload: AlertmanagerWebhook, meta: NewIncidentMeta, now = new Date()): Promise<IngestResult> {
@@ -277,8 +279,13 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
   /** Records where the root message lives. Only the first writer wins, so replicas agree. */
   async function setRootMessage(id: string, channel: string, ts: string): Promise<boolean> {
     const won = await redis.hsetnx(keys.incident(id), 'rootTs', ts);
-    if (won) await redis.hset(keys.incident(id), 'channel', channel);
+    if (won) await redis.multi().hset(keys.incident(id), 'channel', channel).set(keys.byRoot(channel, ts), id).exec();
     return won === 1;
+  }
+
+  /** The incident whose root message is `ts` in `channel`, if any. */
+  async function byRootMessage(channel: string, ts: string): Promise<string | undefined> {
+    return (await redis.get(keys.byRoot(channel, ts))) ?? undefined;
   }
 
   async function appendTimeline(id: string, event: Record<string, string>): Promise<string> {
@@ -334,7 +341,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     return redis.smembers(keys.open);
   }
 
-  return { ingest, get, transition, alerts, setRootMessage, appendTimeline, timeline, openIds, openSummary, keys };
+  return { ingest, get, transition, alerts, setRootMessage, byRootMessage, appendTimeline, timeline, openIds, openSummary, keys };
 }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;
