@@ -25,7 +25,14 @@ import type { BotEnv } from './config';
 import { createIncidentNotifier } from './incidents/incident-notifier';
 import { createIncidentStore } from './incidents/incident-store';
 import { createBotMetrics } from './metrics';
-import { createRunbookActions } from './actions/runbook-actions';
+import { createRunbookActions, incidentRunbookButtons } from './actions/runbook-actions';
+import { runbookButtonElements } from './actions/runbook-buttons';
+import { createActionService } from './actions/action-service';
+import { createActionRequestStore } from './actions/action-requests';
+import { createDiagnostics } from './actions/diagnostics';
+import { createAccessControl } from './access/access-control';
+import { auditVerb } from './audit/audit-verb';
+import type { Incident } from './incidents/incident-store';
 import { createSilenceClient } from '../lib/alertmanager-silences';
 import { createIncidentService } from './incidents/incident-service';
 import { createEscalationEngine } from './escalation/engine';
@@ -49,6 +56,8 @@ export interface BotDeps {
   extraVerbs?: OpsVerb[];
   /** Slack outbox limits over the defaults (Slack's published ones); the storm threshold comes from the ops config. */
   slackOutbox?: SlackOutboxConfigInput;
+  /** The clock of confirmations and approvals (their 10-minute windows). @defaultValue the system clock */
+  now?: () => Date;
 }
 
 /**
@@ -83,9 +92,18 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   // Every Slack write goes through the outbox (limits, order, coalescing, storm digests).
   const outbox = createSlackOutbox(
     { stormThresholdPerMinute: config.storm.threshold_per_minute, ...deps.slackOutbox },
-    { redis, prefix: env.REDIS_PREFIX, client: createOutboxWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL), store, logger, registry },
+    {
+      redis,
+      prefix: env.REDIS_PREFIX,
+      client: createOutboxWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL),
+      store,
+      logger,
+      registry,
+      incidentButtons: (incident) => runbookButtonElements(incident, incidentRunbookButtons(incident, runbooks, config).slice(1)),
+    },
   );
   const resolveChannel = createChannelResolver(app.client);
+  const channelOf = async (incident: Incident) => incident.channel ?? resolveChannel(incident.route || config.channels[incident.priority]);
   const notifier = createIncidentNotifier({
     outbox,
     store,
@@ -93,6 +111,30 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     channelFor: (p) => config.channels[p],
     logger,
   });
+  const access = createAccessControl({ config, client: app.client, resolveChannel, logger });
+  const audit = createAuditLog({ redis, prefix: env.REDIS_PREFIX, ...(deps.now ? { now: deps.now } : {}) });
+  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
+    connection: redis,
+    prefix: env.REDIS_PREFIX,
+    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  });
+  const actionService = createActionService({
+    access,
+    requests: createActionRequestStore({ redis, prefix: env.REDIS_PREFIX }),
+    store,
+    queue,
+    audit,
+    channelOf,
+    metrics,
+    logger,
+    now: deps.now,
+    poster: {
+      async post({ incidentId, channel, threadTs, text, blocks, id }) {
+        await outbox.reply({ ...(incidentId ? { lane: incidentId } : {}), channel, ...(threadTs ? { threadTs } : {}), text, ...(blocks ? { blocks } : {}), id });
+      },
+    },
+  });
+  const diagnostics = createDiagnostics({ store, runbooks, service: actionService, notifier, channelOf, logger });
   const escalation =
     deps.escalation === false
       ? undefined
@@ -107,13 +149,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
           logger,
           registry,
         });
-  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
-    connection: redis,
-    prefix: env.REDIS_PREFIX,
-    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
-  });
   const remediationQueue = new Queue<RemediationJob>(QueueName.Remediations, { connection: redis, prefix: env.REDIS_PREFIX });
-  const audit = createAuditLog({ redis, prefix: env.REDIS_PREFIX });
   const remediation = createRemediation({
     config,
     runbooks,
@@ -137,15 +173,25 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     grafanaUrl: env.GRAFANA_URL,
     onOpened: async (id) => {
       await escalation?.opened(id);
+      // Diagnostics first (their results are the first replies); they must never fail the webhook.
+      await diagnostics.opened(id).catch((err) => logger.error({ err, incidentId: id }, 'could not enqueue the diagnostics'));
       await remediation.opened(id);
     },
     onResolved: escalation && ((id) => escalation.resolved(id)),
   });
-  const actions = createRunbookActions({ store, notifier, queue, logger, metrics, config });
+  const actions = createRunbookActions({ service: actionService, store, runbooks, audit, config, logger });
   actions.register(app);
   const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
   const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation });
-  registerIncidentButtons(app, { service: incidents, config, logger });
+  registerIncidentButtons(app, {
+    service: incidents,
+    config,
+    logger,
+    access,
+    onRefused: async ({ userId, incidentId, command, message }) => {
+      await audit.append({ kind: 'refusal', actor: userId, incidentId, outcome: 'refused', message: message.slice(0, 4000), detail: { command, via: 'button' } });
+    },
+  });
   // The routine runs in the workers; the bot queues `/ops report` runs and takes checklist ticks.
   const routineQueue = new Queue<RoutineJob>(QueueName.Routine, { connection: redis, prefix: env.REDIS_PREFIX });
   registerChecklistButtons(app, { checklists: createChecklistStore(redis, env.REDIS_PREFIX), outbox, config, logger });
@@ -166,12 +212,17 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
       notes.noteVerb,
       postmortems.verb,
       ...reportVerbs({ queue: routineQueue, reportChannel: config.routine.report_channel ?? config.channels.reports }),
+      auditVerb({ audit, store, upload: (input) => outbox.upload(input), channelOf }),
       ...(deps.extraVerbs ?? []),
     ],
     config,
     redis,
     prefix: env.REDIS_PREFIX,
     logger,
+    access,
+    onRefused: async ({ userId, channelId, command, message }) => {
+      await audit.append({ kind: 'refusal', actor: userId, outcome: 'refused', message: message.slice(0, 4000), detail: { command, channel: channelId } });
+    },
   });
   commands.register(app);
 
@@ -214,7 +265,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await routineQueue.close();
   }
 
-  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, postmortems, notes, audit, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, actionService, postmortems, notes, audit, queue, access, registry, start, stop };
 }
 
 

@@ -168,17 +168,32 @@ export const RoleSchema = z.strictObject({
   commands: PermissionListSchema.default([]),
   /** Runbook actions ("restart", ...); "*" = all. */
   actions: PermissionListSchema.default([]),
+  /** Channels (names) this role's runbook actions may be run in; unset: any channel. */
+  channels: z.array(ChannelNameSchema).min(1, 'list at least one channel, or leave channels out').optional(),
 });
 
-/** `alice: admin`, or `alice: { role: admin, slack_id: U0ALICE }` to tie a name to a Slack user id. */
+/**
+ * `alice: { role: admin, slack_id: U0ALICE }`. People are matched by their
+ * Slack user id only; the name is the config's label for them (rotation,
+ * escalation). The short form `alice: admin` still parses but matches nobody,
+ * so the config check asks for the slack_id.
+ */
 export const RbacUserSchema = z.union([
   NameSchema.transform((role) => ({ role, slack_id: undefined as string | undefined })),
   z.strictObject({ role: NameSchema, slack_id: z.string().regex(/^[UW][A-Z0-9]+$/, 'expected a Slack user id').optional() }),
 ]);
 
+/** `ops-leads: responder`, or `ops-leads: { role: responder, slack_id: S0OPSLEADS }`: every member of the Slack user group gets the role. */
+export const RbacGroupSchema = z.union([
+  NameSchema.transform((role) => ({ role, slack_id: undefined as string | undefined })),
+  z.strictObject({ role: NameSchema, slack_id: z.string().regex(/^S[A-Z0-9]+$/, 'expected a Slack user group id (S...)').optional() }),
+]);
+
 export const RbacSchema = z.strictObject({
   roles: z.record(NameSchema, RoleSchema),
   users: z.record(NameSchema, RbacUserSchema),
+  /** Slack user groups by handle (without '@'). */
+  groups: z.record(NameSchema, RbacGroupSchema).default({}),
 });
 
 export const StormSchema = z.strictObject({

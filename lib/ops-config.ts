@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import { parseDuration } from './duration';
 import { ConfigError } from './errors';
 import { NEXT_BUSINESS_DAY, OpsConfigSchema, PRIORITIES, type OpsConfig } from './ops-config-schema';
+import { cannotBeOnCall } from './ops-config-rbac';
 
 export {
   NEXT_BUSINESS_DAY,
@@ -172,7 +173,22 @@ function crossCheck(config: OpsConfig): Issue[] {
   });
   for (const [user, entry] of Object.entries(config.rbac.users)) {
     if (!(entry.role in config.rbac.roles)) issues.push({ path: ['rbac', 'users', user], message: `no role named "${entry.role}"` });
+    if (!entry.slack_id) {
+      issues.push({ path: ['rbac', 'users', user], message: `needs a slack_id: people are matched by Slack user id, never by name (write ${user}: { role: ${entry.role}, slack_id: U... })` });
+    }
   }
+  for (const [group, entry] of Object.entries(config.rbac.groups)) {
+    if (!(entry.role in config.rbac.roles)) issues.push({ path: ['rbac', 'groups', group], message: `no role named "${entry.role}"` });
+  }
+  // Whoever is on call must be able to acknowledge; a viewer would be paged and could do nothing.
+  rotation.members.forEach((name, i) => {
+    const why = cannotBeOnCall(config, name);
+    if (why) issues.push({ path: ['oncall', 'rotation', 'members', i], message: why });
+  });
+  config.oncall.overrides.forEach((o, i) => {
+    const why = cannotBeOnCall(config, o.user);
+    if (why) issues.push({ path: ['oncall', 'overrides', i, 'user'], message: why });
+  });
   return issues;
 }
 

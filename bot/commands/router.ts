@@ -1,8 +1,9 @@
 import type { App } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
-import { allowedCommands, mayRunCommand } from '../../lib/ops-config-rbac';
+import { allowedCommands, type SlackIdentity } from '../../lib/ops-config-rbac';
 import type { OpsConfig } from '../../lib/ops-config';
+import type { AccessControl } from '../access/access-control';
 import { ephemeral, type CommandContext, type CommandReply, type OpsVerb } from './types';
 
 export interface OpsCommandRouterOptions {
@@ -11,6 +12,10 @@ export interface OpsCommandRouterOptions {
   redis: Redis;
   prefix: string;
   logger: Logger;
+  /** Who the caller is (Slack user id and user groups) and what that allows. */
+  access: AccessControl;
+  /** Called with every refusal (for the audit). */
+  onRefused?: (refusal: { userId: string; channelId: string; command: string; message: string }) => Promise<void>;
   now?: () => Date;
 }
 
@@ -22,27 +27,34 @@ export function createOpsCommandRouter(options: OpsCommandRouterOptions) {
   const { verbs, config, logger } = options;
   const byLength = [...verbs].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
 
-  function help(who: { id: string; name: string }): CommandReply {
+  function help(who: SlackIdentity): CommandReply {
     const allowed = new Set(allowedCommands(config, who, verbs.map((v) => v.name).concat('help')));
-    const lines = verbs.filter((v) => allowed.has(v.name)).map((v) => `• \`${v.usage}\`: ${v.summary}`);
-    if (!lines.length) return ephemeral('You have no /ops commands. Ask an admin to add you to the ops config (rbac.users).');
+    const lines = verbs
+      .filter((v) => allowed.has(v.name))
+      .map((v) => [`• \`${v.usage}\`: ${v.summary}`, ...(v.details?.(who) ?? []).map((d) => `    ◦ ${d}`)].join('\n'));
+    if (!lines.length) return ephemeral('You have no /ops commands. Ask an admin to add your Slack user id (or a user group of yours) to the ops config (rbac).');
     return ephemeral(`*What you can run*\n• \`/ops help\`: this list\n${lines.join('\n')}`);
   }
 
-  async function dispatch(body: { user_id: string; user_name: string; channel_id: string; text: string }): Promise<CommandReply> {
-    const who = { id: body.user_id, name: body.user_name };
+  async function dispatch(body: { user_id: string; user_name: string; channel_id: string; text: string; trigger_id?: string }): Promise<CommandReply> {
+    // Identity is the user id (and its user groups); user_name is a label and is never trusted.
+    const who = await options.access.identify(body.user_id);
     const words = body.text.trim().split(/\s+/).filter(Boolean);
     if (!words.length || words[0]!.toLowerCase() === 'help') return help(who);
     const lowered = words.map((w) => w.toLowerCase());
     const verb = byLength.find((v) => v.name.split(' ').every((part, i) => lowered[i] === part));
     if (!verb) return ephemeral(`Unknown command \`${words[0]}\`.\n${help(who).text}`);
-    if (!mayRunCommand(config, who, verb.name)) {
+    const verdict = options.access.command(who, verb.name);
+    if (!verdict.ok) {
       logger.warn({ user: body.user_id, verb: verb.name }, 'ops command refused by RBAC');
-      return ephemeral(`⛔ You may not run \`/ops ${verb.name}\`. \`/ops help\` lists what you can run.`);
+      await options.onRefused?.({ userId: body.user_id, channelId: body.channel_id, command: verb.name, message: verdict.message }).catch((err) => logger.error({ err }, 'could not audit a refusal'));
+      return ephemeral(`You may not run \`/ops ${verb.name}\`. ${verdict.message}`);
     }
     const ctx: CommandContext = {
       userId: body.user_id,
       userName: body.user_name,
+      identity: who,
+      triggerId: body.trigger_id,
       channelId: body.channel_id,
       text: body.text.trim(),
       args: words.slice(verb.name.split(' ').length),

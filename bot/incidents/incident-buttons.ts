@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction, StaticSelectAction } from '@slack/bolt';
 import { isCodedError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import { mayRunCommand } from '../../lib/ops-config-rbac';
+import type { AccessControl } from '../access/access-control';
 import type { OpsConfig } from '../../lib/ops-config';
 import { ActionId } from './incident-message';
 import type { Incident, Priority } from './incident-store';
@@ -11,6 +11,9 @@ export interface IncidentButtonsOptions {
   service: IncidentService;
   config: OpsConfig;
   logger: Logger;
+  access: AccessControl;
+  /** Called with every RBAC refusal (for the audit). */
+  onRefused?: (refusal: { userId: string; incidentId: string; command: string; message: string }) => Promise<void>;
 }
 
 type Handler = (service: IncidentService, id: string, actor: Actor, arg: string) => Promise<Incident>;
@@ -27,7 +30,7 @@ const ROUTES: Array<{ actionId: string; command: string; run: Handler }> = [
 
 /** The buttons in an incident's root message. Listeners check and hand over; the service does the work. */
 export function registerIncidentButtons(app: App, options: IncidentButtonsOptions): void {
-  const { service, config, logger } = options;
+  const { service, logger, access } = options;
   for (const route of ROUTES) {
     app.action<BlockAction<ButtonAction | StaticSelectAction>>(route.actionId, async ({ ack, body, action, respond }) => {
       await ack();
@@ -36,8 +39,10 @@ export function registerIncidentButtons(app: App, options: IncidentButtonsOption
       const [id = '', arg = ''] = (raw ?? '').split('|');
       if (!/^INC-\d+$/.test(id)) return void (await say('That control carries no incident id.'));
       const actor = { id: body.user.id, name: body.user.username ?? body.user.name ?? body.user.id };
-      if (!mayRunCommand(config, { id: actor.id, name: actor.name }, route.command)) {
-        return void (await say(`⛔ You may not ${route.command} incidents. \`/ops help\` lists what you can run.`));
+      const verdict = access.command(await access.identify(actor.id), route.command);
+      if (!verdict.ok) {
+        await options.onRefused?.({ userId: actor.id, incidentId: id, command: route.command, message: verdict.message }).catch((err) => logger.error({ err }, 'could not audit a refusal'));
+        return void (await say(`You may not ${route.command} incidents. ${verdict.message}`));
       }
       try {
         await route.run(service, id, actor, arg);

@@ -62,8 +62,12 @@ export function incidentText(incident: Incident): string {
   );
 }
 
-/** The root message of an incident thread; edited in place as the incident changes. */
-export function renderIncidentBlocks(incident: Incident): Block[] {
+/**
+ * The root message of an incident thread; edited in place as the incident
+ * changes. `runbookButtons`: the actions its runbook offers (built by
+ * bot/actions/runbook-buttons.ts), in a row of their own while it is open.
+ */
+export function renderIncidentBlocks(incident: Incident, runbookButtons: Element[] = []): Block[] {
   const resolved = incident.state === 'resolved';
   const icon = resolved ? '✅' : (PRIORITY_ICON[incident.priority] ?? '⚪');
   const blocks: Block[] = [
@@ -87,10 +91,11 @@ export function renderIncidentBlocks(incident: Incident): Block[] {
   const linkList = links(incident);
   if (linkList.length) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: linkList.join(' · ') }] });
   blocks.push({ type: 'actions', block_id: 'incident-actions', elements: actionElements(incident) });
+  if (runbookButtons.length && !resolved) blocks.push({ type: 'actions', block_id: 'runbook-actions', elements: runbookButtons.slice(0, 25) });
   return blocks;
 }
 
-type Element = Extract<KnownBlock, { type: 'actions' }>['elements'][number];
+export type Element = Extract<KnownBlock, { type: 'actions' }>['elements'][number];
 
 const button = (actionId: string, text: string, value: string, style?: 'primary' | 'danger'): Element => ({
   type: 'button',

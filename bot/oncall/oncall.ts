@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { parseDuration } from '../../lib/duration';
 import { ValidationError } from '../../lib/errors';
 import { knownUsers, parseInstant, type OnCallOverride, type OpsConfig, type RotationConfig } from '../../lib/ops-config';
-import { findRbacMember } from '../../lib/ops-config-rbac';
+import { cannotBeOnCall, findRbacMember } from '../../lib/ops-config-rbac';
 import { wallClock } from './business-hours';
 
 /**
@@ -170,9 +170,8 @@ export function resolveUserName(input: string, config: OpsConfig): string | unde
   const mention = /^<@([A-Z0-9]+)(?:\|([^>]+))?>$/.exec(input.trim());
   const users = knownUsers(config);
   if (mention) {
-    const member = findRbacMember(config, { id: mention[1], name: mention[2] });
-    if (member) return member.name;
-    return mention[2] && users.has(mention[2]) ? mention[2] : undefined;
+    // A mention names a Slack user id; the "|name" part is a label anyone can type, so it is never used.
+    return findRbacMember(config, { id: mention[1] })?.name;
   }
   const name = input.trim().replace(/^@/, '');
   return users.has(name) ? name : undefined;
@@ -186,6 +185,8 @@ export function resolveUserName(input: string, config: OpsConfig): string | unde
 export function createOverride(request: OverrideRequest, config: OpsConfig, now: Date): OnCallOverride {
   const user = resolveUserName(request.user, config);
   if (!user) throw new ValidationError(`unknown user "${request.user}": not in the rotation or the RBAC users`);
+  const cannot = cannotBeOnCall(config, user);
+  if (cannot) throw new ValidationError(cannot);
   const from = request.from ?? now;
   let to: Date;
   if (request.duration !== undefined) {

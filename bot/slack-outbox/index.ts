@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import type { Registry } from '../../lib/metrics';
 import { createSlackOutboxProducer, priorityRank, type OutboxMessage, type OutboxPriority } from '../../lib/slack-outbox';
-import type { IncidentStore } from '../incidents/incident-store';
+import type { Incident, IncidentStore } from '../incidents/incident-store';
+import type { Element } from '../incidents/incident-message';
 import { SlackOutboxConfigSchema, type SlackOutboxConfig, type SlackOutboxConfigInput } from './config';
 import { createOutboxConsumer } from './consumer';
 import { createOutboxMetrics } from './metrics';
@@ -24,6 +25,8 @@ export interface SlackOutboxDeps {
   store: IncidentStore;
   logger: Logger;
   registry: Registry;
+  /** Extra buttons for an incident's root message (its runbook's actions). */
+  incidentButtons?: (incident: Incident) => Element[];
 }
 
 export interface IncidentSyncRequest {
@@ -57,7 +60,7 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
   }
 
   const metrics = createOutboxMetrics(deps.registry, async () => (await depthAndLanes())[0]);
-  const sender = createOutboxSender({ client: deps.client, store: deps.store, redis, keys, config, metrics, logger });
+  const sender = createOutboxSender({ client: deps.client, store: deps.store, incidentButtons: deps.incidentButtons, redis, keys, config, metrics, logger });
   const consumer = createOutboxConsumer({ connection: redis, prefix, config, producer, sender, logger });
 
   /**

@@ -2,7 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import { EDITABLE_TTL_S, OUTBOX_FILE_MAX_BYTES, OutboxMessageSchema, type OutboxKeys, type OutboxMessage } from '../../lib/slack-outbox';
-import { incidentText, renderIncidentBlocks } from '../incidents/incident-message';
+import { incidentText, renderIncidentBlocks, type Element } from '../incidents/incident-message';
 import type { Incident, IncidentStore } from '../incidents/incident-store';
 import type { SlackOutboxConfig } from './config';
 import { renderDigest } from './digest-message';
@@ -52,6 +52,8 @@ class CallFailed extends Error {
 }
 
 export interface OutboxSenderDeps {
+  /** Extra buttons for an incident's root message (its runbook's actions). */
+  incidentButtons?: (incident: Incident) => Element[];
   client: WebClient;
   store: IncidentStore;
   redis: Redis;
@@ -131,7 +133,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         client.chat.postMessage({
           channel,
           text: incidentText(incident),
-          blocks: renderIncidentBlocks(incident),
+          blocks: renderIncidentBlocks(incident, deps.incidentButtons?.(incident)),
           unfurl_links: false,
           metadata: { event_type: ROOT_EVENT, event_payload: { incident_id: incident.id } },
         }),
@@ -151,7 +153,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     const incident = await store.get(w.lane);
     if (!incident?.rootTs || !incident.channel) return { result: 'drop', reason: 'no_root_message' };
     await call('chat.update', () =>
-      client.chat.update({ channel: incident.channel!, ts: incident.rootTs!, text: incidentText(incident), blocks: renderIncidentBlocks(incident) }),
+      client.chat.update({ channel: incident.channel!, ts: incident.rootTs!, text: incidentText(incident), blocks: renderIncidentBlocks(incident, deps.incidentButtons?.(incident)) }),
     );
     observe('update', w.since);
     return { result: 'ok' };

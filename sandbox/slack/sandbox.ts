@@ -30,7 +30,7 @@ export interface SlackSandbox {
  */
 export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
   const logger = config.logger ?? silentLogger();
-  const state = createSlackState({ channels: config.channels, users: config.users });
+  const state = createSlackState({ channels: config.channels, users: config.users, usergroups: config.usergroups });
   const stats = createStats();
   const limiter = createRateLimiter(resolveRateLimits(config.rateLimits), config.now);
   let running: RunningServer | undefined;

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { SandboxChannel, SandboxUser, SeedChannel, SeedUser } from './types';
+import type { SandboxChannel, SandboxUser, SandboxUsergroup, SeedChannel, SeedUser, SeedUsergroup } from './types';
 
 /** The sandbox workspace. Ids are stable so scripts, configs and tests can name them. */
 export const SANDBOX_TEAM = { id: 'T0SANDBOX', domain: 'sandbox', name: 'Sandbox' } as const;
@@ -25,8 +25,14 @@ export const DEFAULT_USERS: SeedUser[] = [
   { id: 'U0CAROL', name: 'carol', realName: 'Carol Viewer', title: 'viewer' },
 ];
 
+/** The user groups the default ops config pages (`usergroup:ops-leads`, `usergroup:security`). */
+export const DEFAULT_USERGROUPS: SeedUsergroup[] = [
+  { id: 'S0OPSLEADS', handle: 'ops-leads', name: 'Ops leads', description: 'Escalation after the on-call pair', users: ['U0ALICE', 'U0BOB'] },
+  { id: 'S0SECURITY', handle: 'security', name: 'Security', description: 'Auth and token anomalies', users: ['U0ALICE'] },
+];
+
 /** A stable Slack-looking id for a seed without one: the same name always maps to the same id. */
-export function stableId(prefix: 'C' | 'U' | 'D', name: string): string {
+export function stableId(prefix: 'C' | 'U' | 'D' | 'S', name: string): string {
   const hash = crypto.createHash('sha256').update(name).digest('hex').toUpperCase();
   return `${prefix}0${hash.replace(/[^A-Z0-9]/g, '').slice(0, 8)}`;
 }
@@ -53,6 +59,22 @@ export function userFromSeed(seed: SeedUser): SandboxUser {
     isAdmin: seed.isAdmin ?? false,
     isBot: false,
     title: seed.title,
+  };
+}
+
+/** A seed group with its members' names turned into ids (unknown names are dropped, as Slack would refuse them). */
+export function usergroupFromSeed(seed: SeedUsergroup, users: ReadonlyMap<string, SandboxUser>, created: number): SandboxUsergroup {
+  const ids = seed.users
+    .map((ref) => (users.has(ref) ? ref : [...users.values()].find((u) => u.name === ref.replace(/^@/, ''))?.id))
+    .filter((id): id is string => Boolean(id));
+  return {
+    id: seed.id ?? stableId('S', seed.handle),
+    handle: seed.handle,
+    name: seed.name ?? seed.handle,
+    description: seed.description ?? '',
+    users: [...new Set(ids)],
+    created,
+    disabled: seed.disabled ?? false,
   };
 }
 

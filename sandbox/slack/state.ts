@@ -1,5 +1,5 @@
-import { botUser, channelFromSeed, DEFAULT_CHANNELS, DEFAULT_USERS, stableId, userFromSeed } from './seed';
-import type { EphemeralMessage, SandboxChannel, SandboxFile, SandboxUser, SeedChannel, SeedUser, StoredMessage } from './types';
+import { botUser, channelFromSeed, DEFAULT_CHANNELS, DEFAULT_USERGROUPS, DEFAULT_USERS, stableId, userFromSeed, usergroupFromSeed } from './seed';
+import type { EphemeralMessage, SandboxChannel, SandboxFile, SandboxUser, SandboxUsergroup, SeedChannel, SeedUser, SeedUsergroup, StoredMessage } from './types';
 
 /** What a `response_url` remembers about the request it was handed out with. */
 export interface ResponseTarget {
@@ -17,6 +17,7 @@ export interface ResponseTarget {
 export interface StateSeed {
   channels?: SeedChannel[];
   users?: SeedUser[];
+  usergroups?: SeedUsergroup[];
 }
 
 /**
@@ -27,6 +28,7 @@ export interface StateSeed {
 export function createSlackState(seed: StateSeed = {}) {
   const channels = new Map<string, SandboxChannel>();
   const users = new Map<string, SandboxUser>();
+  const usergroups = new Map<string, SandboxUsergroup>();
   const messages = new Map<string, StoredMessage[]>();
   const ephemerals: EphemeralMessage[] = [];
   const responseTargets = new Map<string, ResponseTarget>();
@@ -36,6 +38,7 @@ export function createSlackState(seed: StateSeed = {}) {
   function reset(): void {
     channels.clear();
     users.clear();
+    usergroups.clear();
     messages.clear();
     ephemerals.length = 0;
     responseTargets.clear();
@@ -45,6 +48,10 @@ export function createSlackState(seed: StateSeed = {}) {
     for (const u of seed.users ?? DEFAULT_USERS) users.set(userFromSeed(u).id, userFromSeed(u));
     const bot = botUser();
     users.set(bot.id, bot);
+    for (const g of seed.usergroups ?? DEFAULT_USERGROUPS) {
+      const group = usergroupFromSeed(g, users, created);
+      usergroups.set(group.id, group);
+    }
   }
 
   function addChannel(channel: SandboxChannel): SandboxChannel {
@@ -132,6 +139,7 @@ export function createSlackState(seed: StateSeed = {}) {
   return {
     channels,
     users,
+    usergroups,
     messages,
     ephemerals,
     responseTargets,

@@ -81,6 +81,28 @@ export interface SandboxFile {
   altText?: string;
 }
 
+/** A user group (Slack "subteam"): people mentioned together as @handle. */
+export interface SandboxUsergroup {
+  id: string;
+  handle: string;
+  name: string;
+  description: string;
+  /** Member user ids. */
+  users: string[];
+  created: number;
+  disabled: boolean;
+}
+
+export interface SeedUsergroup {
+  id?: string;
+  handle: string;
+  name?: string;
+  description?: string;
+  /** Members by user id or user name. */
+  users: string[];
+  disabled?: boolean;
+}
+
 export interface SeedChannel {
   id?: string;
   name: string;
@@ -114,6 +136,8 @@ export interface SlackSandboxConfig {
   channels?: SeedChannel[];
   /** Users to seed instead of alice, bob and carol. The bot user is always added. */
   users?: SeedUser[];
+  /** User groups to seed instead of @ops-leads and @security. */
+  usergroups?: SeedUsergroup[];
   /** Base URL the sandbox is reachable at, used in `response_url`s; defaults to the URL `start()` listens on. */
   publicUrl?: string;
   /** How long Slack waits for the bot's ack before showing the user an error. @defaultValue 3000 */

@@ -6,6 +6,7 @@ import { chatMethods } from './methods/chat';
 import { conversationMethods } from './methods/conversations';
 import { reactionMethods } from './methods/reactions';
 import { userMethods } from './methods/users';
+import { usergroupMethods } from './methods/usergroups';
 import type { RateLimiter } from './rate-limits';
 import type { SlackState } from './state';
 import type { Stats } from './stats';
@@ -16,6 +17,7 @@ export const API_METHODS: Record<string, ApiMethod> = {
   ...conversationMethods,
   ...userMethods,
   ...reactionMethods,
+  ...usergroupMethods,
 };
 
 export interface WebApiDeps {

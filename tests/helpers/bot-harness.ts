@@ -2,7 +2,7 @@ import { createBotApp, type BotApp, type BotDeps } from '../../bot/app';
 import { loadBotEnv } from '../../bot/config';
 import { silentLogger } from '../../lib/logger';
 import { closeRedis, type Redis } from '../../lib/redis';
-import { createSandboxClient, createSlackSandbox, type SandboxClient, type SlackSandbox } from '../../sandbox/slack';
+import { createSandboxClient, createSlackSandbox, type SandboxClient, type SlackSandbox, type SlackSandboxConfig } from '../../sandbox/slack';
 import type { AlertmanagerWebhook } from '../../bot/alerts/alertmanager-payload';
 import { eventually, freePort } from './ports';
 import { deletePrefix, testPrefix, testRedis, TEST_REDIS_URL } from './redis';
@@ -27,7 +27,13 @@ export interface BotHarness {
 
 /** The real bot (Bolt, Redis, BullMQ) against the sandbox Slack, both on free ports. */
 export async function startBotHarness(
-  options: { env?: Record<string, string>; deps?: Partial<Omit<BotDeps, 'redis' | 'logger'>>; rateLimits?: false } = {},
+  options: {
+    env?: Record<string, string>;
+    deps?: Partial<Omit<BotDeps, 'redis' | 'logger'>>;
+    rateLimits?: false;
+    /** Sandbox workspace seeds (users, user groups) instead of the defaults. */
+    slack?: Pick<SlackSandboxConfig, 'users' | 'usergroups'>;
+  } = {},
 ): Promise<BotHarness> {
   const redis = testRedis();
   const prefix = testPrefix('bot');
@@ -37,6 +43,7 @@ export async function startBotHarness(
     signingSecret: SIGNING_SECRET,
     requestUrl: `http://127.0.0.1:${botPort}/slack/events`,
     ...(options.rateLimits === false ? { rateLimits: false } : {}),
+    ...options.slack,
   });
   await slack.start(slackPort);
   const env = loadBotEnv({

@@ -110,13 +110,13 @@ describe('bot: Alertmanager webhook to Slack thread (real Redis, sandbox Slack, 
     expect(click).toMatchObject({ ok: true, status: 200 });
 
     const queue = new Queue(QueueName.RunbookActions, { connection: redis, prefix });
-    const job = await eventually(async () => (await queue.getJobs(['waiting', 'active', 'delayed'])).find((j) => j.data.incidentId === incident));
+    const job = await eventually(async () => (await queue.getJobs(['waiting', 'active', 'delayed'])).find((j) => j.data.incidentId === incident && j.data.origin === 'button'));
     expect(job.data).toMatchObject({ action: 'health_check', reply: { threadTs: root.ts } });
     expect(job.data.requestedBy).toMatch(/^U/);
     await queue.close();
     const thread = await eventually(async () => {
       const msgs = await sandbox.replies('ops-critical', root.ts);
-      return msgs.find((m) => m.text.includes('asked for a health check'));
+      return msgs.find((m) => m.text.includes('asked for the health check'));
     });
     expect(thread.thread_ts).toBe(root.ts);
   });

@@ -62,7 +62,12 @@ describe('incident actions from buttons and /ops (real Bolt, sandbox Slack, real
     expect((await h.bot.store.get(id))?.state).toBe('triggered');
     const cmd = await h.sandbox.command({ user: 'carol', channel: 'ops-critical', command: '/ops', text: `ack ${id}` });
     expect(JSON.stringify(cmd.body)).toContain('may not run');
+    expect(JSON.stringify(cmd.body)).toContain('needs the role admin or responder (you are viewer)');
     expect((await h.bot.store.get(id))?.state).toBe('triggered');
+    // Both refusals are in the audit, by Slack user id.
+    const refusals = (await h.bot.audit.read()).filter((e) => e.kind === 'refusal' && e.actor === 'U0CAROL');
+    expect(refusals.map((e) => e.detail?.command)).toEqual(['ack', 'ack']);
+    expect(refusals[0]).toMatchObject({ incidentId: id, outcome: 'refused' });
   });
 
   it('snooze creates a real Alertmanager silence; unsnooze expires it', async () => {
@@ -115,10 +120,13 @@ describe('incident actions from buttons and /ops (real Bolt, sandbox Slack, real
     expect(refused).toContain('may not run');
     const bad = JSON.stringify((await h.sandbox.command({ user: 'bob', channel: 'ops-alerts', command: '/ops', text: 'oncall override @bob forever' })).body);
     expect(bad).toContain('E_VALIDATION_FAILED');
-    const ok = JSON.stringify((await h.sandbox.command({ user: 'bob', channel: 'ops-alerts', command: '/ops', text: 'oncall override @carol 2h covering' })).body);
-    expect(ok).toContain('carol');
+    // A viewer cannot be put on call: they could not acknowledge what pages them.
+    const viewer = JSON.stringify((await h.sandbox.command({ user: 'bob', channel: 'ops-alerts', command: '/ops', text: 'oncall override @carol 2h covering' })).body);
+    expect(viewer).toContain('carol is a viewer, who cannot acknowledge');
+    const ok = JSON.stringify((await h.sandbox.command({ user: 'bob', channel: 'ops-alerts', command: '/ops', text: 'oncall override @alice 2h covering' })).body);
+    expect(ok).toContain('alice');
     const after = JSON.stringify((await h.sandbox.command({ user: 'alice', channel: 'ops-alerts', command: '/ops', text: 'oncall' })).body);
-    expect(after).toContain('carol');
+    expect(after).toContain('covering');
   });
 
   it('a slow command is acked within Slack\'s 3 s and answers through response_url', async () => {

@@ -53,7 +53,7 @@ describe('escalation engine (real Redis, BullMQ, sandbox Slack)', () => {
 
     // Slack shows them all, in firing order: the outbox keeps an incident's replies in the order they were queued.
     const oncall = whoIsOnCall(new Date(), h.config);
-    const mentions = [`<@${SLACK_IDS[oncall.primary]}>`, `<@${SLACK_IDS[oncall.secondary!]}>`, '@ops-leads', '<!channel>'];
+    const mentions = [`<@${SLACK_IDS[oncall.primary]}>`, `<@${SLACK_IDS[oncall.secondary!]}>`, '<!subteam^S0OPSLEADS|@ops-leads>', '<!channel>'];
     const wanted = [1, 2, 3].flatMap((round) =>
       [1, 2, 3, 4].map(
         (step) => `🔔 ${mentions[step - 1]}: ${id} is not acknowledged. Escalation step ${step} of 4, round ${round} of 3 (policy \`critical\``,

@@ -2,14 +2,18 @@ import { handleOncall, handleOncallOverride, type OncallCommandContext } from '.
 import { overridesKey } from '../../bot/oncall/oncall-overrides';
 import { whoIsOnCall } from '../../bot/oncall/oncall';
 import { ErrorCode } from '../../lib/errors';
-import { loadOpsConfig } from '../../lib/ops-config';
+import { loadOpsConfig, parseOpsConfig } from '../../lib/ops-config';
 import { closeRedis } from '../../lib/redis';
 import { eventually } from '../helpers/ports';
 import { deletePrefix, testPrefix, testRedis } from '../helpers/redis';
 import { createEscalationHarness } from './escalation-harness';
 
-// The default config: alice and bob weekly from Monday 2025-01-06, hand-off 09:00 Europe/London.
-const config = loadOpsConfig();
+// The default config (alice and bob weekly from Monday 2025-01-06, hand-off 09:00 Europe/London),
+// with carol a responder: in the default she is a viewer, whom no override may put on call.
+const config = parseOpsConfig(
+  'rbac:\n  roles: { admin: { commands: ["*"], actions: ["*"] }, responder: { commands: [ack, oncall, "oncall override"] } }\n' +
+    '  users: { alice: { role: admin, slack_id: U0ALICE }, bob: { role: responder, slack_id: U0BOB }, carol: { role: responder, slack_id: U0CAROL } }\n',
+);
 const WED = new Date('2025-01-08T12:00:00Z');
 
 describe('/ops oncall and /ops oncall override (real Redis)', () => {
@@ -50,6 +54,7 @@ describe('/ops oncall and /ops oncall override (real Redis)', () => {
       [['@carol', '0m'], /longer than 0/],
       [['@carol', '8d'], /at most 7d/],
       [['@carol'], /who and for how long/],
+      [['@dave', '1h'], /unknown user "@dave"/],
       ['', /who and for how long/],
     ];
     for (const [args, reason] of cases) {
@@ -59,6 +64,12 @@ describe('/ops oncall and /ops oncall override (real Redis)', () => {
       expect(reply.text).toContain(ErrorCode.ValidationFailed);
       expect(reply.text).toContain('Usage: `/ops oncall override @user <duration> [reason]`');
     }
+    expect(await redis.exists(key)).toBe(0);
+  });
+
+  it('refuses to put a viewer on call (default config: carol is a viewer) and stores nothing', async () => {
+    const reply = await handleOncallOverride({ ...ctx(WED), config: loadOpsConfig() }, ['@carol', '1h']);
+    expect(reply.text).toContain('carol is a viewer, who cannot acknowledge');
     expect(await redis.exists(key)).toBe(0);
   });
 

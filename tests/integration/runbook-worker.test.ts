@@ -18,6 +18,7 @@ import { loadWorkersEnv } from '../../workers/config';
 import { journalKey } from '../../workers/actions/journal';
 import { startBotHarness, type BotHarness } from '../helpers/bot-harness';
 import { alertmanagerFixture } from '../helpers/fixtures';
+import { loadRunbooks } from '../../lib/runbook';
 import { eventually, freePort } from '../helpers/ports';
 import { startTestServer, TEST_SECRET, type TestServer } from './server-harness';
 
@@ -61,6 +62,10 @@ describe('runbook worker: every in-app action against the real MCP server, Prome
     const root = await h.root('ops-critical', incidentId);
     const channel = await h.sandbox.findChannelId('ops-critical');
     thread = { channel, threadTs: root.ts };
+    // The bot runs the runbook's diagnostics when the incident opens (through these workers): wait for
+    // their results, so each test below reads its own reply.
+    const diagnostics = loadRunbooks().get('HighErrorRate')!.diagnostics.length;
+    await eventually(async () => (await h.sandbox.replies(channel, root.ts)).filter((m) => m.text.includes('asked by diagnostics')).length >= diagnostics, 60_000, 200);
   });
 
   afterAll(async () => {

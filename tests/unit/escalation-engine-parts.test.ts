@@ -48,8 +48,9 @@ describe('escalation targets', () => {
 
   it('the default user resolver takes a configured slack_id without asking Slack', async () => {
     const withIds = parseOpsConfig(
-      'rbac:\n  roles: { admin: { commands: ["*"], actions: ["*"] } }\n  users:\n    alice: { role: admin, slack_id: U0A11CE }\n    bob: admin\n',
+      'rbac:\n  roles: { admin: { commands: ["*"], actions: ["*"] } }\n  users:\n    alice: { role: admin, slack_id: U0A11CE }\n',
     );
+    // bob is a rotation member without an RBAC entry (so without an id): without a client he stays unresolved.
     const resolve = createUserResolver(withIds, undefined, silentLogger());
     expect(await resolve('alice')).toBe('U0A11CE');
     expect(await resolve('bob')).toBeUndefined();

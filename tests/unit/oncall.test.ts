@@ -7,8 +7,13 @@ const config = loadOpsConfig();
 const iso = (d: Date) => d.toISOString();
 const at = (s: string) => new Date(s);
 
+// A third person who may be on call (in the default config carol is a viewer, who may not).
+const RBAC_WITH_CAROL_RESPONDER =
+  'rbac:\n  roles: { admin: { commands: ["*"], actions: ["*"] }, responder: { commands: [ack] }, viewer: { commands: [help] } }\n' +
+  '  users: { alice: { role: admin, slack_id: U0ALICE }, bob: { role: responder, slack_id: U0BOB }, carol: { role: responder, slack_id: U0CAROL } }\n';
+
 function rota(rotation: string, overrides = '[]') {
-  return parseOpsConfig(`oncall:\n  rotation: ${rotation}\n  overrides: ${overrides}\n`);
+  return parseOpsConfig(`oncall:\n  rotation: ${rotation}\n  overrides: ${overrides}\n${RBAC_WITH_CAROL_RESPONDER}`);
 }
 
 describe('whoIsOnCall: the rotation', () => {
@@ -150,13 +155,19 @@ describe('createOverride / applyOverride', () => {
       to: '2025-01-08T12:00:00.000Z',
       by: 'U0ALICE',
     });
-    expect(createOverride({ user: 'carol', from: at('2025-01-09T00:00:00Z'), to: at('2025-01-10T00:00:00Z'), reason: 'swap' }, config, now)).toMatchObject({ user: 'carol', reason: 'swap' });
+    const withCarol = parseOpsConfig(RBAC_WITH_CAROL_RESPONDER);
+    expect(createOverride({ user: 'carol', from: at('2025-01-09T00:00:00Z'), to: at('2025-01-10T00:00:00Z'), reason: 'swap' }, withCarol, now)).toMatchObject({ user: 'carol', reason: 'swap' });
   });
 
-  it('resolves Slack mentions by configured id, then by name', () => {
-    const withIds = parseOpsConfig('rbac:\n  roles: { admin: { commands: ["*"] }, viewer: {} }\n  users: { alice: { role: admin, slack_id: U0ALICE }, carol: viewer }\n');
+  it('refuses to put a viewer on call', () => {
+    expect(() => createOverride({ user: 'carol', duration: '2h' }, config, now)).toThrow('carol is a viewer, who cannot acknowledge');
+  });
+
+  it('resolves Slack mentions by configured id only (the |name label is ignored), plain names by name', () => {
+    const withIds = parseOpsConfig('rbac:\n  roles: { admin: { commands: ["*"] }, viewer: {} }\n  users: { alice: { role: admin, slack_id: U0ALICE }, carol: { role: viewer, slack_id: U0CAROL } }\n');
     expect(resolveUserName('<@U0ALICE>', withIds)).toBe('alice');
-    expect(resolveUserName('<@U0WHOEVER|carol>', withIds)).toBe('carol');
+    expect(resolveUserName('<@U0ALICE|bob>', withIds)).toBe('alice');
+    expect(resolveUserName('<@U0WHOEVER|carol>', withIds)).toBeUndefined();
     expect(resolveUserName('<@U0NOBODY>', withIds)).toBeUndefined();
     expect(resolveUserName('bob', withIds)).toBe('bob'); // a rotation member
   });

@@ -11,7 +11,7 @@ import {
   parseInstant,
   parseOpsConfig,
 } from '../../lib/ops-config';
-import { allowedCommands, findRbacMember, mayRunAction, mayRunCommand, roleOf } from '../../lib/ops-config-rbac';
+import { allowedCommands, describeRoles, findRbacMember, mayRunAction, mayRunCommand, roleOf, rolesAllowingAction, rolesOf } from '../../lib/ops-config-rbac';
 import { routeIncident } from '../../lib/ops-config-routing';
 
 const EXAMPLE = path.join(__dirname, '..', '..', 'config', 'ops.example.yaml');
@@ -39,9 +39,9 @@ describe('the built-in default', () => {
     expect(c.channels).toEqual({ P1: 'ops-critical', P2: 'ops-critical', P3: 'ops-alerts', P4: 'ops-alerts', reports: 'ops-reports' });
     expect(c.priority.severity_map).toEqual({ critical: 'P1', high: 'P2', warning: 'P3', info: 'P4' });
     expect(c.priority.response_times).toEqual({ P1: '15m', P2: '1h', P3: '4h', P4: 'next_business_day' });
-    expect(roleOf(c, { name: 'alice' })).toBe('admin');
-    expect(roleOf(c, { name: 'bob' })).toBe('responder');
-    expect(roleOf(c, { name: 'carol' })).toBe('viewer');
+    expect(roleOf(c, { id: 'U0ALICE' })).toBe('admin');
+    expect(roleOf(c, { id: 'U0BOB' })).toBe('responder');
+    expect(roleOf(c, { id: 'U0CAROL' })).toBe('viewer');
     for (const p of ['P1', 'P2', 'P3', 'P4'] as const) expect(c.escalation.policies[c.escalation.by_priority[p]]).toBeDefined();
     expect(c.storm.threshold_per_minute).toBeGreaterThan(0);
   });
@@ -129,7 +129,21 @@ describe('partial files', () => {
   it('accepts the long RBAC user form with a Slack id', () => {
     const c = parseOpsConfig('rbac:\n  roles: { admin: { commands: ["*"], actions: ["*"] } }\n  users: { alice: { role: admin, slack_id: U0ALICE } }\n');
     expect(findRbacMember(c, { id: 'U0ALICE' })).toEqual({ name: 'alice', role: 'admin', slackId: 'U0ALICE' });
-    expect(mayRunAction(c, { id: 'U0ALICE', name: 'someone-else' }, 'restart')).toBe(true);
+    expect(mayRunAction(c, { id: 'U0ALICE' }, 'restart')).toBe(true);
+  });
+
+  it('refuses a short-form RBAC user (it could only be matched by name), an unknown group role, and a viewer on call', () => {
+    const nameOnly = () => parseOpsConfig('rbac:\n  roles: { admin: { commands: ["*"], actions: ["*"] } }\n  users: { alice: admin }\n');
+    expect(nameOnly).toThrow('rbac.users.alice: needs a slack_id: people are matched by Slack user id, never by name');
+    expect(() => parseOpsConfig('rbac:\n  roles: { admin: { commands: ["*"] } }\n  users: { alice: { role: admin, slack_id: U0ALICE } }\n  groups: { ops-leads: boss }\n')).toThrow(
+      'rbac.groups.ops-leads: no role named "boss"',
+    );
+    expect(() => parseOpsConfig('oncall:\n  rotation: { members: [alice, carol], start: 2025-01-06, timezone: Europe/London }\n')).toThrow(
+      'oncall.rotation.members[1]: carol is a viewer, who cannot acknowledge: only admin or responder can be on call',
+    );
+    expect(() =>
+      parseOpsConfig('oncall:\n  rotation: { members: [alice, bob], start: 2025-01-06, timezone: Europe/London }\n  overrides: [{ user: carol, from: 2025-12-24T09:00:00Z, to: 2025-12-25T09:00:00Z }]\n'),
+    ).toThrow('oncall.overrides[0].user: carol is a viewer');
   });
 });
 
@@ -187,17 +201,40 @@ describe('rbac', () => {
   const c = loadOpsConfig();
 
   it('lets each role run its verbs and actions, and strangers nothing', () => {
-    expect(mayRunCommand(c, { name: 'alice' }, 'anything')).toBe(true);
-    expect(mayRunCommand(c, { name: 'bob' }, 'ack')).toBe(true);
-    expect(mayRunCommand(c, { name: 'bob' }, 'oncall override')).toBe(true);
-    expect(mayRunCommand(c, { name: '@carol' }, 'oncall')).toBe(true);
-    expect(mayRunCommand(c, { name: 'carol' }, 'oncall override')).toBe(false);
-    expect(mayRunCommand(c, { name: 'carol' }, 'ack')).toBe(false);
-    expect(mayRunAction(c, { name: 'bob' }, 'restart')).toBe(true);
-    expect(mayRunAction(c, { name: 'carol' }, 'health_check')).toBe(false);
-    expect(mayRunCommand(c, { name: 'mallory' }, 'help')).toBe(false);
+    const alice = { id: 'U0ALICE' };
+    const bob = { id: 'U0BOB' };
+    const carol = { id: 'U0CAROL' };
+    expect(mayRunCommand(c, alice, 'anything')).toBe(true);
+    expect(mayRunCommand(c, bob, 'ack')).toBe(true);
+    expect(mayRunCommand(c, bob, 'oncall override')).toBe(true);
+    expect(mayRunCommand(c, carol, 'oncall')).toBe(true);
+    expect(mayRunCommand(c, carol, 'oncall override')).toBe(false);
+    expect(mayRunCommand(c, carol, 'ack')).toBe(false);
+    expect(mayRunAction(c, bob, 'restart')).toBe(true);
+    expect(mayRunAction(c, bob, 'restore')).toBe(false);
+    expect(mayRunAction(c, carol, 'health_check')).toBe(false);
+    expect(mayRunCommand(c, { id: 'U0MALLORY' }, 'help')).toBe(false);
     expect(mayRunCommand(c, {}, 'help')).toBe(false);
-    expect(allowedCommands(c, { name: 'carol' }, ['help', 'ack', 'incidents'])).toEqual(['help', 'incidents']);
+    expect(allowedCommands(c, carol, ['help', 'ack', 'incidents'])).toEqual(['help', 'incidents']);
+  });
+
+  it('matches people by Slack user id and user group only, never by name or a key equal to the id', () => {
+    // The config names them alice/bob; a name (or an id that happens to equal a config key) is not an identity.
+    expect(findRbacMember(c, { id: 'bob' })).toBeUndefined();
+    expect(rolesOf(c, { id: 'U0MALLORY', name: 'bob' })).toEqual([]);
+    expect(rolesOf(c, { name: 'alice' })).toEqual([]);
+    expect(rolesOf(c, { id: 'alice' })).toEqual([]);
+    expect(rolesOf(c, { id: 'U0DAVE', groups: ['ops-leads'] })).toEqual(['responder']);
+    expect(rolesOf(c, { id: 'U0DAVE', groups: ['security'] })).toEqual([]);
+    expect(rolesOf(c, { id: 'U0CAROL', groups: ['ops-leads'] }).sort()).toEqual(['responder', 'viewer']);
+  });
+
+  it('limits a role\'s actions to its channels', () => {
+    expect(mayRunAction(c, { id: 'U0BOB' }, 'restart', ['C0OPSCRIT', 'ops-critical'])).toBe(true);
+    expect(mayRunAction(c, { id: 'U0BOB' }, 'restart', ['C0GENERAL', 'general'])).toBe(false);
+    expect(mayRunAction(c, { id: 'U0ALICE' }, 'restart', ['C0GENERAL', 'general'])).toBe(true);
+    expect(rolesAllowingAction(c, 'restore')).toEqual(['admin']);
+    expect(describeRoles(rolesAllowingAction(c, 'restart'))).toBe('the role admin or responder');
   });
 });
 
