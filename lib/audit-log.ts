@@ -65,6 +65,9 @@ export interface AuditEntry extends AuditEvent {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
+/** How long an append may keep losing races to other processes before it gives up. */
+const APPEND_DEADLINE_MS = 10_000;
+
 /** JSON with object keys sorted at every depth: the same entry always hashes the same. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
@@ -126,15 +129,31 @@ export function createAuditLog(options: { redis: Redis; prefix: string; now?: ()
     return { seq: Number(seq), hash: hash ?? GENESIS_HASH };
   }
 
+  /**
+   * Appends are queued within this process (one in flight at a time), so only
+   * other processes can race us; a lost race retries after a short random
+   * pause until `APPEND_DEADLINE_MS` has passed.
+   */
+  let tail: Promise<unknown> = Promise.resolve();
+
   /** Appends one event to the chain; returns the stored entry. Bad events throw ValidationError and write nothing. */
-  async function append(event: AuditEvent): Promise<AuditEntry> {
+  function append(event: AuditEvent): Promise<AuditEntry> {
     const parsed = AuditEventSchema.safeParse(event);
     if (!parsed.success) {
-      throw new ValidationError(`invalid audit event: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      return Promise.reject(
+        new ValidationError(`invalid audit event: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`),
+      );
     }
     // JSON round trip: what is hashed is exactly what a reader will parse back.
     const data = JSON.parse(JSON.stringify(parsed.data)) as AuditEvent;
-    for (let attempt = 0; attempt < 50; attempt++) {
+    const run = tail.then(() => appendNow(data));
+    tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async function appendNow(data: AuditEvent): Promise<AuditEntry> {
+    const deadline = Date.now() + APPEND_DEADLINE_MS;
+    for (;;) {
       const rawHead = await redis.get(keys.head);
       const head = parseHead(rawHead);
       const body = { ...data, seq: head.seq + 1, at: now().toISOString(), prev: head.hash };
@@ -142,8 +161,9 @@ export function createAuditLog(options: { redis: Redis; prefix: string; now?: ()
       const stored = { ...body, hash };
       const id = (await redis.eval(APPEND_LUA, 2, keys.stream, keys.head, rawHead ?? '', `${stored.seq} ${hash}`, JSON.stringify(stored))) as string | null;
       if (id) return { ...stored, id };
+      if (Date.now() > deadline) throw new CodedError(ErrorCode.Conflict, `audit log: could not append within ${APPEND_DEADLINE_MS} ms (too many concurrent writers)`);
+      await new Promise((r) => setTimeout(r, 1 + Math.random() * 20));
     }
-    throw new CodedError(ErrorCode.Conflict, 'audit log: could not append after 50 attempts (too many concurrent writers)');
   }
 
   function decode(id: string, fields: string[]): AuditEntry {
