@@ -12,6 +12,7 @@ import { ConfigError } from '../lib/errors';
 import { loadRunbooks, runbookConfigProblems, RUNBOOKS_DIR } from '../lib/runbook';
 import { createRunbookRouter } from './actions/runbook-routes';
 import { createAlertmanagerWebhookRouter } from './alerts/alertmanager-webhook';
+import { createSnoozeEndCheck } from './alerts/snooze-end-check';
 import type { BotEnv } from './config';
 import { createIncidentNotifier } from './incidents/incident-notifier';
 import { createIncidentStore } from './incidents/incident-store';
@@ -40,6 +41,8 @@ export interface BotDeps {
   extraVerbs?: OpsVerb[];
   /** Slack outbox limits over the defaults (Slack's published ones); the storm threshold comes from the ops config. */
   slackOutbox?: SlackOutboxConfigInput;
+  /** Snooze lengths people may pick. @defaultValue 30m, 1h, 4h (the buttons' choices) */
+  snoozeChoices?: string[];
 }
 
 /**
@@ -83,6 +86,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     channelFor: (p) => config.channels[p],
     logger,
   });
+  const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
+  // Bound once the intake exists (it needs the engine's hooks; the engine asks it at a snooze's end).
+  let checkSnoozeEnd: ((id: string) => Promise<'resolved' | 'firing' | 'unknown'>) | undefined;
   const escalation =
     deps.escalation === false
       ? undefined
@@ -96,6 +102,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
           client: app.client,
           logger,
           registry,
+          checkSnoozeEnd: silences && ((id) => checkSnoozeEnd!(id)),
         });
   const intake = createAlertIntake({
     store,
@@ -108,6 +115,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     onOpened: escalation && ((id) => escalation.opened(id)),
     onResolved: escalation && ((id) => escalation.resolved(id)),
   });
+  if (silences) checkSnoozeEnd = createSnoozeEndCheck({ store, intake, alertmanager: silences, logger });
   const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
     connection: redis,
     prefix: env.REDIS_PREFIX,
@@ -115,8 +123,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   });
   const actions = createRunbookActions({ store, notifier, queue, logger, metrics, config });
   actions.register(app);
-  const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
-  const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation });
+  const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation, snoozeChoices: deps.snoozeChoices });
   registerIncidentButtons(app, { service: incidents, config, logger });
   let workspaceUrl: string | undefined;
   const slackUrl = async () => {

@@ -81,6 +81,7 @@ export function createAlertIntake(options: AlertIntakeOptions) {
       logger.info({ groupKey: payload.groupKey }, 'resolved notification for no open incident: nothing to do');
       return result;
     }
+    await store.recordGroupLabels(result.incidentId, payload.groupLabels);
     const incident = await store.get(result.incidentId);
     if (result.created) {
       metrics.incidentsOpened.inc({ priority: decision.priority });

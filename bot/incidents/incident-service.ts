@@ -3,7 +3,8 @@ import type { Logger } from '../../lib/logger';
 import type { OpsConfig } from '../../lib/ops-config';
 import { parseDuration } from '../../lib/duration';
 import { routeIncident } from '../../lib/ops-config-routing';
-import { matchersFor, type SilenceClient } from '../../lib/alertmanager-silences';
+import type { SilenceClient } from '../../lib/alertmanager-silences';
+import { incidentMatchers } from './incident-matchers';
 import type { IncidentNotifier } from './incident-notifier';
 import { SNOOZE_OPTIONS } from './incident-message';
 import type { Incident, IncidentState, IncidentStore, Priority } from './incident-store';
@@ -134,7 +135,7 @@ export function createIncidentService(options: IncidentServiceOptions) {
     // The silence comes first: if Alertmanager refuses, nothing changes here.
     let silenceId = '';
     if (options.silences) {
-      silenceId = await options.silences.create(matchersFor(incident.labels), until, actor.name, `Snoozed from Slack for ${incident.id} (${length})`);
+      silenceId = await options.silences.create(incidentMatchers(incident), until, actor.name, `Snoozed from Slack for ${incident.id} (${length})`);
     }
     const r = await store.transition(id, {
       from: ['triggered', 'acknowledged'],

@@ -16,6 +16,11 @@ export interface Incident {
   title: string;
   summary: string;
   labels: Record<string, string>;
+  /**
+   * Alertmanager's group labels (the route's `group_by` values): what selects every alert of this
+   * incident. Unset on incidents recorded before they were kept.
+   */
+  groupLabels?: Record<string, string>;
   generatorURL: string;
   runbookUrl: string;
   externalURL: string;
@@ -253,6 +258,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
       title: h.title ?? '',
       summary: h.summary ?? '',
       labels: h.labels ? (JSON.parse(h.labels) as Record<string, string>) : {},
+      groupLabels: h.groupLabels ? (JSON.parse(h.groupLabels) as Record<string, string>) : undefined,
       generatorURL: h.generatorURL ?? '',
       runbookUrl: h.runbookUrl ?? '',
       externalURL: h.externalURL ?? '',
@@ -279,6 +285,11 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     const won = await redis.hsetnx(keys.incident(id), 'rootTs', ts);
     if (won) await redis.hset(keys.incident(id), 'channel', channel);
     return won === 1;
+  }
+
+  /** Keeps the group labels of the notification that opened the incident (the first writer wins; later ones are the same group). */
+  async function recordGroupLabels(id: string, groupLabels: Record<string, string>): Promise<void> {
+    await redis.hsetnx(keys.incident(id), 'groupLabels', JSON.stringify(groupLabels));
   }
 
   async function appendTimeline(id: string, event: Record<string, string>): Promise<string> {
@@ -334,7 +345,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     return redis.smembers(keys.open);
   }
 
-  return { ingest, get, transition, alerts, setRootMessage, appendTimeline, timeline, openIds, openSummary, keys };
+  return { ingest, get, transition, alerts, setRootMessage, recordGroupLabels, appendTimeline, timeline, openIds, openSummary, keys };
 }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;
