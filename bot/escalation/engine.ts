@@ -283,6 +283,13 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
    * otherwise it is triggered again (shown in its thread), and the chain starts over.
    */
   async function snoozeOver(id: string, until: Date, gen: number): Promise<void> {
+    // A stale job (of an earlier snooze, or of a plan a person has since changed) must change nothing,
+    // so the generation is checked before the store is touched.
+    const s = await state.read(id);
+    if (s.status !== 'paused' || s.gen !== gen) {
+      logger.debug({ incidentId: id, gen, current: s.gen, status: s.status }, 'stale snooze-end job: nothing to do');
+      return;
+    }
     if (options.checkSnoozeEnd && (await options.checkSnoozeEnd(id)) === 'resolved') return;
     const ended = await store.transition(id, {
       from: ['snoozed'],
