@@ -41,6 +41,8 @@ export interface Incident {
   snoozedUntil?: string;
   /** Alertmanager silence that backs a snooze. */
   silenceId?: string;
+  /** The steps after opening (escalation start) have run; until then every delivery re-runs them. */
+  openHandled?: boolean;
   /** Slack channel id and root message ts, once posted. */
   channel?: string;
   rootTs?: string;
@@ -275,6 +277,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
       acknowledgedAt: h.acknowledgedAt || undefined,
       snoozedUntil: h.snoozedUntil || undefined,
       silenceId: h.silenceId || undefined,
+      openHandled: h.openHandled === '1' || undefined,
       channel: h.channel || undefined,
       rootTs: h.rootTs || undefined,
     };
@@ -290,6 +293,11 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
   /** Keeps the group labels of the notification that opened the incident (the first writer wins; later ones are the same group). */
   async function recordGroupLabels(id: string, groupLabels: Record<string, string>): Promise<void> {
     await redis.hsetnx(keys.incident(id), 'groupLabels', JSON.stringify(groupLabels));
+  }
+
+  /** Records that the steps after opening ran (see the intake). */
+  async function markOpenHandled(id: string): Promise<void> {
+    await redis.hset(keys.incident(id), 'openHandled', '1');
   }
 
   async function appendTimeline(id: string, event: Record<string, string>): Promise<string> {
@@ -345,7 +353,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     return redis.smembers(keys.open);
   }
 
-  return { ingest, get, transition, alerts, setRootMessage, recordGroupLabels, appendTimeline, timeline, openIds, openSummary, keys };
+  return { ingest, get, transition, alerts, setRootMessage, recordGroupLabels, markOpenHandled, appendTimeline, timeline, openIds, openSummary, keys };
 }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;
