@@ -90,7 +90,13 @@ export function createAlertIntake(options: AlertIntakeOptions) {
     await store.recordGroupLabels(result.incidentId, payload.groupLabels);
     let incident = await store.get(result.incidentId);
     if (incident && incident.state !== 'resolved' && !incident.openHandled) {
-      await options.onOpened?.(result.incidentId);
+      try {
+        await options.onOpened?.(result.incidentId);
+      } catch (err) {
+        // The webhook answers 503 and Alertmanager's retry runs it again.
+        metrics.escalationHookFailures.inc({ hook: 'opened' });
+        throw err;
+      }
       await store.markOpenHandled(result.incidentId);
       incident = { ...incident, openHandled: true };
     }

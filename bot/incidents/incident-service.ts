@@ -74,7 +74,8 @@ export function createIncidentService(options: IncidentServiceOptions) {
     try {
       await (options.escalation[name] as (id: string, until?: Date) => Promise<void>)(id, ...args);
     } catch (err) {
-      // Escalation trouble must not undo what the person did; it is logged and visible in metrics.
+      // Escalation trouble must not undo what the person did; it is logged and counted (escalation_hook_failures_total).
+      metrics.escalationHookFailures.inc({ hook: name });
       logger.error({ err, incidentId: id, hook: name }, 'escalation hook failed');
     }
   }
