@@ -74,15 +74,25 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
 
   const store = createIncidentStore({ redis, prefix: env.REDIS_PREFIX });
   const metrics = createBotMetrics(registry, () => store.openSummary());
+  const resolveChannel = createChannelResolver(app.client);
+  const fallbackName = config.channels.fallback;
   // Every Slack write goes through the outbox (limits, order, coalescing, storm digests).
   const outbox = createSlackOutbox(
     { stormThresholdPerMinute: config.storm.threshold_per_minute, ...deps.slackOutbox },
-    { redis, prefix: env.REDIS_PREFIX, client: createOutboxWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL), store, logger, registry },
+    {
+      redis,
+      prefix: env.REDIS_PREFIX,
+      client: createOutboxWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL),
+      store,
+      logger,
+      registry,
+      fallbackChannel: fallbackName ? () => resolveChannel(fallbackName) : undefined,
+    },
   );
   const notifier = createIncidentNotifier({
     outbox,
     store,
-    resolveChannel: createChannelResolver(app.client),
+    resolveChannel,
     channelFor: (p) => config.channels[p],
     logger,
   });

@@ -61,6 +61,11 @@ export const ChannelsSchema = z.strictObject({
   P3: ChannelNameSchema,
   P4: ChannelNameSchema,
   reports: ChannelNameSchema,
+  /**
+   * Where an incident's thread goes when Slack refuses its own channel for good (channel_not_found,
+   * not_in_channel, is_archived): without it, that incident's root and replies (pages) are dropped.
+   */
+  fallback: ChannelNameSchema.optional(),
 });
 
 const LabelMapSchema = z.record(z.string().min(1), z.string());

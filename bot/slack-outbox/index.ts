@@ -24,6 +24,8 @@ export interface SlackOutboxDeps {
   store: IncidentStore;
   logger: Logger;
   registry: Registry;
+  /** The fallback channel's id (ops config `channels.fallback`), for incidents whose own channel Slack refuses. */
+  fallbackChannel?: () => Promise<string | undefined>;
 }
 
 export interface IncidentSyncRequest {
@@ -57,7 +59,7 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
   }
 
   const metrics = createOutboxMetrics(deps.registry, async () => (await depthAndLanes())[0]);
-  const sender = createOutboxSender({ client: deps.client, store: deps.store, redis, keys, config, metrics, logger });
+  const sender = createOutboxSender({ client: deps.client, store: deps.store, redis, keys, config, metrics, logger, fallbackChannel: deps.fallbackChannel });
   const consumer = createOutboxConsumer({ connection: redis, prefix, config, producer, sender, logger });
 
   /**

@@ -279,6 +279,7 @@ describe('the seed’s PromQL', () => {
         'jwt_validation_failures_total',
         'process_cpu_usage_percent',
         'process_cpu_seconds_total',
+        'slack_outbox_refused_total',
       ]),
     );
     const missing = [...referenced].filter((n) => !exported.has(n)).sort();
