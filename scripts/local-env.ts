@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { generateWorkerKeyPair } from '../lib/worker-key';
 
 /**
  * The environment `npm start` gives its processes. Anything the user set wins;
@@ -43,6 +44,12 @@ export function buildLocalEnv(input: NodeJS.ProcessEnv): LocalStack {
   setDefault('SLACK_SIGNING_SECRET', rand());
   setDefault('ALERTMANAGER_WEBHOOK_TOKEN', rand());
   if (!env.JWT_JWKS_URL) setDefault('JWT_SECRET', rand(32));
+  // The workers sign their own ops-only tokens; the server knows the public half.
+  if (!env.WORKERS_JWT_PRIVATE_KEY && !env.WORKERS_JWT_PUBLIC_KEY) {
+    const pair = generateWorkerKeyPair();
+    setDefault('WORKERS_JWT_PRIVATE_KEY', pair.privateKey);
+    setDefault('WORKERS_JWT_PUBLIC_KEY', pair.publicKey, false);
+  }
   setDefault('JWT_ISSUER', 'mcp-financial-ops-local', false);
   setDefault('JWT_AUDIENCE', 'mcp-financial-server', false);
   setDefault('REDIS_URL', 'redis://127.0.0.1:6379', false);
@@ -52,4 +59,14 @@ export function buildLocalEnv(input: NodeJS.ProcessEnv): LocalStack {
   setDefault('TRANSACTION_SERVICE_URL', `http://${host}:${ports.transactions}`, false);
   setDefault('MCP_SERVER_URL', `http://${host}:${ports.server}/mcp`, false);
   return { env, sandboxSlack, sandboxBackends, generated, ports };
+}
+
+/** Each process gets only the keys it needs: the workers sign with their own key and never see JWT_SECRET. */
+export function envFor(name: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (name !== 'workers') {
+    const { WORKERS_JWT_PRIVATE_KEY: _private, ...rest } = env;
+    return rest;
+  }
+  const { JWT_SECRET: _secret, ...rest } = env;
+  return rest;
 }

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { redisAnswers } from '../lib/redis';
-import { buildLocalEnv } from './local-env';
+import { buildLocalEnv, envFor } from './local-env';
 import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from './private-redis';
 
 interface Proc {
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
 
   try {
     for (const p of procs) {
-      p.child = spawn(process.execPath, [tsxCli, p.entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+      p.child = spawn(process.execPath, [tsxCli, p.entry], { cwd: root, env: envFor(p.name, env), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
       prefixLines(p.name, p.child.stdout!, process.stdout);
       prefixLines(p.name, p.child.stderr!, process.stderr);
       p.child.once('exit', (code, signal) => {

@@ -5,6 +5,7 @@ import type { Logger } from '../lib/logger';
 import { createMcpClient, type McpClient } from '../lib/mcp-client';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
 import { closeRedis, createRedis } from '../lib/redis';
+import { WORKER_SCOPES } from '../lib/worker-key';
 import { createSlackOutboxProducer, type SlackOutboxProducer } from '../lib/slack-outbox';
 import type { WorkersEnv } from './config';
 import { createWorkerMetrics } from './metrics';
@@ -13,7 +14,7 @@ import { createRunbookWorker } from './runbook-worker';
 export interface WorkersDeps {
   logger: Logger;
   registry?: Registry;
-  /** Override the MCP client (its token is minted from JWT_SECRET by default). */
+  /** Override the MCP client (by default it signs its own ops-only token with WORKERS_JWT_PRIVATE_KEY). */
   mcp?: McpClient;
 }
 
@@ -27,7 +28,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
       url: env.MCP_SERVER_URL,
       clientName: 'mcp-financial-ops-workers',
       auth: {
-        mint: { secret: env.JWT_SECRET!, subject: 'ops-workers', scope: 'ops:admin ops:read', issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+        mint: { privateKey: env.WORKERS_JWT_PRIVATE_KEY, subject: 'ops-workers', scope: WORKER_SCOPES.join(' '), issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
       },
     });
 
