@@ -15,6 +15,7 @@ import { createAlertmanagerWebhookRouter } from './alerts/alertmanager-webhook';
 import { createSnoozeEndCheck } from './alerts/snooze-end-check';
 import type { BotEnv } from './config';
 import { createIncidentNotifier } from './incidents/incident-notifier';
+import { createIncidentRetention } from './incidents/incident-retention';
 import { createIncidentStore } from './incidents/incident-store';
 import { createBotMetrics } from './metrics';
 import { createRunbookActions } from './actions/runbook-actions';
@@ -161,6 +162,8 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   });
   web.get('/metrics', metricsHandler(registry));
 
+  const retention = createIncidentRetention({ redis, prefix: env.REDIS_PREFIX, config: config.retention, logger, registry });
+
   let http: RunningServer | undefined;
 
   async function start(): Promise<RunningServer> {
@@ -168,6 +171,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     if (socketMode) await app.start();
     await outbox.start();
     await escalation?.start();
+    retention.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
     return http;
@@ -176,13 +180,14 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   async function stop(): Promise<void> {
     if (socketMode) await app.stop().catch(() => undefined);
     await http?.close();
+    await retention.stop();
     await escalation?.stop();
     await notifier.drain();
     await outbox.close();
     await queue.close();
   }
 
-  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, retention, registry, start, stop };
 }
 
 

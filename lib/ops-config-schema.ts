@@ -1,6 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { DURATION_HINT, isDuration } from './duration';
+import { RetentionSchema } from './ops-config-retention';
 
 /**
  * The ops config file (OPS_CONFIG), one zod schema per section. Keys mirror
@@ -196,6 +197,7 @@ export const OpsConfigSchema = z.strictObject({
   business_hours: BusinessHoursSchema,
   rbac: RbacSchema,
   storm: StormSchema,
+  retention: RetentionSchema,
 });
 
 export type OpsConfig = z.output<typeof OpsConfigSchema>;
