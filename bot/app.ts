@@ -2,7 +2,11 @@ import express, { type Express } from 'express';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueueName, type RunbookActionJob } from '../lib/contracts';
+import { QueueName, type RemediationJob, type RunbookActionJob } from '../lib/contracts';
+import { createAuditLog } from '../lib/audit-log';
+import { createRemediation } from './actions/remediation';
+import { createPostmortemExporter } from './postmortem/exporter';
+import { createTimelineNotes } from './postmortem/timeline-notes';
 import { listen, type RunningServer } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
@@ -115,6 +119,26 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
           registry,
           checkSnoozeEnd: silences && ((id) => checkSnoozeEnd!(id)),
         });
+  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
+    connection: redis,
+    prefix: env.REDIS_PREFIX,
+    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  });
+  const remediationQueue = new Queue<RemediationJob>(QueueName.Remediations, { connection: redis, prefix: env.REDIS_PREFIX });
+  const audit = createAuditLog({ redis, prefix: env.REDIS_PREFIX });
+  const remediation = createRemediation({
+    config,
+    runbooks,
+    store,
+    redis,
+    prefix: env.REDIS_PREFIX,
+    remediations: remediationQueue,
+    actions: queue,
+    resolveChannel,
+    audit,
+    logger,
+  });
+  remediation.register(app);
   const intake = createAlertIntake({
     store,
     notifier,
@@ -123,15 +147,13 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     metrics,
     runbookPriority: (alertname) => runbooks.get(alertname)?.priority,
     grafanaUrl: env.GRAFANA_URL,
-    onOpened: escalation && ((id) => escalation.opened(id)),
+    onOpened: async (id) => {
+      await escalation?.opened(id);
+      await remediation.opened(id);
+    },
     onResolved: escalation && ((id) => escalation.resolved(id)),
   });
   if (silences) checkSnoozeEnd = createSnoozeEndCheck({ store, intake, alertmanager: silences, logger });
-  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
-    connection: redis,
-    prefix: env.REDIS_PREFIX,
-    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
-  });
   const actions = createRunbookActions({ store, notifier, queue, logger, metrics, config });
   actions.register(app);
   const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation, snoozeChoices: deps.snoozeChoices });
@@ -141,8 +163,12 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     if (!workspaceUrl) workspaceUrl = ((await app.client.auth.test()).url as string | undefined) ?? 'https://slack.com';
     return workspaceUrl;
   };
+  const postmortems = createPostmortemExporter({ store, audit, config, outbox, apiToken: env.BOT_API_TOKEN, logger });
+  postmortems.register(app);
+  const notes = createTimelineNotes({ store, notifier, client: app.client, redis, prefix: env.REDIS_PREFIX, logger });
+  notes.register(app);
   const commands = createOpsCommandRouter({
-    verbs: [...incidentVerbs({ service: incidents, store, slackUrl }), actions.runVerb, ...oncallVerbs, ...(deps.extraVerbs ?? [])],
+    verbs: [...incidentVerbs({ service: incidents, store, slackUrl }), actions.runVerb, ...oncallVerbs, notes.noteVerb, postmortems.verb, ...(deps.extraVerbs ?? [])],
     config,
     redis,
     prefix: env.REDIS_PREFIX,
@@ -156,6 +182,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
 
   web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics }));
   web.use(createRunbookRouter(runbooks, RUNBOOKS_DIR));
+  web.use(postmortems.router());
   web.get('/health', async (_req, res) => {
     const redisOk = await redis.ping().then(() => true, () => false);
     res.status(redisOk ? 200 : 503).json({ status: redisOk ? 'ok' : 'degraded', redis: redisOk, mode: socketMode ? 'socket' : 'http' });
@@ -185,9 +212,10 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await notifier.drain();
     await outbox.close();
     await queue.close();
+    await remediationQueue.close();
   }
 
-  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, retention, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, postmortems, notes, audit, retention, registry, start, stop };
 }
 
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ActionNameSchema, ActionParamsSchemas, type ActionName } from './action-catalog';
 
 /**
  * Job contracts between the bot and the workers. BullMQ checks nothing at run
@@ -11,11 +12,13 @@ export const QueueName = {
   SlackOutbox: 'slack-outbox',
   /** Escalation steps, SLA clocks and snooze ends: delayed jobs the bot's escalation engine runs. */
   Escalations: 'escalations',
+  /** Automatic remediations a runbook declares, queued by the bot when the incident opens. */
+  Remediations: 'remediations',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
-export const RunbookActionName = z.enum(['health_check']);
-export type RunbookActionName = z.infer<typeof RunbookActionName>;
+export const RunbookActionName = ActionNameSchema;
+export type RunbookActionName = ActionName;
 
 /** Where a job reports back: the incident's Slack thread. */
 export const SlackThreadRefSchema = z.object({
@@ -24,15 +27,39 @@ export const SlackThreadRefSchema = z.object({
 });
 export type SlackThreadRef = z.infer<typeof SlackThreadRefSchema>;
 
-export const RunbookActionJobSchema = z.object({
-  action: RunbookActionName,
-  incidentId: z.string().regex(/^INC-\d+$/),
-  /** Slack user id of the person who asked, for the audit trail and the reply. */
-  requestedBy: z.string().min(1),
-  thread: SlackThreadRefSchema,
-  params: z.record(z.string(), z.unknown()).default({}),
-  requestedAt: z.string().datetime(),
-});
+/** An idempotency key: also the BullMQ job id and the outbox id of the result, so it has no ':'. */
+export const RequestIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{8,128}$/, 'expected a request id (8-128 of A-Z a-z 0-9 _ . -)');
+
+/**
+ * One runbook action to run. The bot has checked RBAC, confirmation, approval
+ * and the target lock before it enqueues; the worker parses this (and the
+ * params against lib/action-catalog.ts) before it acts.
+ */
+export const RunbookActionJobSchema = z
+  .object({
+    action: RunbookActionName,
+    /** One per request: a double click, a second replica or a retried job carry the same one. */
+    requestId: RequestIdSchema,
+    /** The incident it is for; absent for an action run from a channel. */
+    incidentId: z.string().regex(/^INC-\d+$/).optional(),
+    /** Slack user id of the person who asked (`system:<component>` for diagnostics and remediation). */
+    requestedBy: z.string().min(1),
+    /** Slack user id of the second person, when the action needed an approval. */
+    approvedBy: z.string().min(1).optional(),
+    /** Progress and the result go here: the incident thread, or a channel when `threadTs` is absent. */
+    reply: z.object({ channel: z.string().min(1), threadTs: z.string().regex(/^\d+\.\d+$/).optional() }),
+    params: z.record(z.string(), z.unknown()).default({}),
+    requestedAt: z.string().datetime(),
+    origin: z.enum(['button', 'command', 'diagnostics', 'remediation', 'schedule']).default('command'),
+    /** The target lock the bot took (lib/action-catalog ACTION_POLICIES.target); the worker releases it when done. */
+    lock: z.object({ key: z.string().min(1), token: z.string().min(1) }).optional(),
+  })
+  .superRefine((job, ctx) => {
+    const parsed = ActionParamsSchemas[job.action].safeParse(job.params);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['params', ...issue.path.map(String)], message: issue.message });
+    }
+  });
 export type RunbookActionJob = z.infer<typeof RunbookActionJobSchema>;
 
 export const RunbookActionResultSchema = z.object({
@@ -41,11 +68,6 @@ export const RunbookActionResultSchema = z.object({
   replyTs: z.string().optional(),
 });
 export type RunbookActionResult = z.infer<typeof RunbookActionResultSchema>;
-
-/** BullMQ job ids cannot contain ':'; incident ids and Slack ts never do. */
-export function runbookJobId(job: Pick<RunbookActionJob, 'action' | 'incidentId'>, nonce: string): string {
-  return `${job.incidentId}-${job.action}-${nonce}`.replace(/[^A-Za-z0-9_.-]/g, '_');
-}
 
 const IncidentIdSchema = z.string().regex(/^INC-\d+$/);
 
@@ -77,3 +99,40 @@ export const EscalationJobSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 export type EscalationJob = z.infer<typeof EscalationJobSchema>;
+
+/**
+ * One automatic remediation (runbooks/*.yaml `remediation`), queued by the bot
+ * when an incident opens and the ops config allows it. The worker enforces the
+ * hourly limit, acts, and announces it in the thread with an Undo button.
+ */
+export const RemediationJobSchema = z.object({
+  kind: z.literal('block_top_offender'),
+  /** Also the job id and the announcement's outbox id: one run per incident. */
+  requestId: RequestIdSchema,
+  incidentId: z.string().regex(/^INC-\d+$/),
+  alertname: z.string().min(1).max(200),
+  /** The incident's channel (id); replies thread behind its root in the outbox. */
+  channel: z.string().min(1),
+  ttlSeconds: z.number().int().min(60).max(30 * 86_400),
+  maxPerHour: z.number().int().min(1).max(100),
+  requestedAt: z.string().datetime(),
+});
+export type RemediationJob = z.infer<typeof RemediationJobSchema>;
+
+/** What the Undo button of an automatic remediation undoes; the button's value is only the requestId. */
+export const RemediationUndoSchema = z.object({
+  requestId: RequestIdSchema,
+  incidentId: z.string().regex(/^INC-\d+$/),
+  address: z.string().min(2).max(64),
+  channel: z.string().min(1),
+});
+export type RemediationUndo = z.infer<typeof RemediationUndoSchema>;
+
+export const remediationKeys = (prefix: string) => ({
+  /** Runs per alert name and clock hour. */
+  count: (alertname: string, hour: number) => `${prefix}:remediation:count:${alertname}:${hour}`,
+  undo: (requestId: string) => `${prefix}:remediation:undo:${requestId}`,
+});
+
+/** The Undo button's action id. */
+export const REMEDIATION_UNDO_ACTION = 'remediation_undo';

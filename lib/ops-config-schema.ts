@@ -2,6 +2,8 @@ import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { DURATION_HINT, isDuration } from './duration';
 import { RetentionSchema } from './ops-config-retention';
+import { PlatformSchema } from './ops-config-platform';
+import { RemediationSchema } from './ops-config-remediation';
 
 /**
  * The ops config file (OPS_CONFIG), one zod schema per section. Keys mirror
@@ -198,6 +200,8 @@ export const OpsConfigSchema = z.strictObject({
   rbac: RbacSchema,
   storm: StormSchema,
   retention: RetentionSchema,
+  platform: PlatformSchema,
+  remediation: RemediationSchema.default({ enabled: false, max_per_hour: 3, block_ttl: '1h' }),
 });
 
 export type OpsConfig = z.output<typeof OpsConfigSchema>;

@@ -127,6 +127,17 @@ export const RunbookSchema = z.strictObject({
   diagnostics: z.array(RunbookDiagnosticSchema).min(1, 'at least one diagnostic').superRefine(uniqueBy((d) => d.name, 'diagnostic')),
   actions: z.array(RunbookOfferedActionSchema).min(1, 'at least one action').superRefine(uniqueBy((a) => a.action, 'action')),
   procedure: z.array(text('a step')).min(1, 'at least one step'),
+  /**
+   * Automatic remediation the runbook allows when its alert fires. It runs only
+   * when the ops config's `remediation.enabled` is true, within its hourly limit,
+   * and is always announced in the thread with an Undo button.
+   */
+  remediation: z
+    .strictObject({
+      kind: z.enum(['block_top_offender'], { error: 'expected block_top_offender' }),
+      description: text('a description'),
+    })
+    .optional(),
   /** An escalation policy of the ops config, instead of the one for the priority. */
   escalation: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a policy name').optional(),
   links: z.array(LinkSchema).optional(),

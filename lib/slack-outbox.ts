@@ -37,10 +37,27 @@ export const OutboxLaneIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,120}$/, 'l
 export const OUTBOX_PRIORITIES = ['P1', 'P2', 'P3', 'P4'] as const;
 export type OutboxPriority = (typeof OUTBOX_PRIORITIES)[number];
 
-/** One reply (or plain channel message) waiting in a lane. */
+/** Largest file the outbox takes (Slack allows far more; a report or an export is a few hundred KB). */
+export const OUTBOX_FILE_MAX_BYTES = 5 * 1024 * 1024;
+
+/**
+ * A file upload waiting in a lane. The bytes are not in the lane's list: they
+ * sit in their own key (`file:<message id>`, expiring with the seen marker) so
+ * the hot structures the pump scans stay small.
+ */
+export const OutboxFileSchema = z.object({
+  filename: z.string().min(1).max(255),
+  title: z.string().max(255).optional(),
+  size: z.number().int().nonnegative().max(OUTBOX_FILE_MAX_BYTES),
+});
+export type OutboxFile = z.infer<typeof OutboxFileSchema>;
+
+/** One reply (or plain channel message, or file upload) waiting in a lane. */
 export const OutboxMessageSchema = z.object({
   id: z.string().min(1),
-  text: z.string().min(1).max(40_000),
+  /** The message text; for a file, its initial comment (may be empty). */
+  text: z.string().max(40_000),
+  file: OutboxFileSchema.optional(),
   blocks: z.array(z.record(z.string(), z.unknown())).max(50).optional(),
   /** Explicit thread; incident lanes use the incident's own thread when the bot knows it. */
   threadTs: SlackTsSchema.optional(),
@@ -48,7 +65,7 @@ export const OutboxMessageSchema = z.object({
   incidentId: z.string().regex(/^INC-\d+$/).optional(),
   /** Epoch ms, for the send-lag histogram. */
   enqueuedAt: z.number().int().nonnegative(),
-});
+}).refine((m) => m.text.length > 0 || m.file !== undefined, { message: 'a message needs text', path: ['text'] });
 export type OutboxMessage = z.infer<typeof OutboxMessageSchema>;
 
 /** The data of a pump job: which channel to drain. */
@@ -72,6 +89,21 @@ export const OutboxReplyInputSchema = z.object({
 });
 export type OutboxReplyInput = z.input<typeof OutboxReplyInputSchema>;
 
+export const OutboxUploadInputSchema = z.object({
+  /** A stable id makes the upload idempotent: a second upload with the same id is skipped. @defaultValue a random UUID */
+  id: OutboxReplyInputSchema.shape.id,
+  /** Ordering unit, as for replies. @defaultValue `ch-<channel>` */
+  lane: OutboxLaneIdSchema.optional(),
+  channel: SlackChannelIdSchema,
+  threadTs: SlackTsSchema.optional(),
+  filename: z.string().min(1).max(255).regex(/^[^/\\]+$/, 'a file name, no path'),
+  title: z.string().min(1).max(255).optional(),
+  initialComment: z.string().min(1).max(40_000).optional(),
+  content: z.union([z.instanceof(Buffer), z.string()]),
+  priority: z.enum(OUTBOX_PRIORITIES).optional(),
+});
+export type OutboxUploadInput = z.input<typeof OutboxUploadInputSchema>;
+
 /** Key names, shared by producers and the consumer. */
 export function outboxKeys(prefix: string) {
   const base = `${prefix}:outbox:`;
@@ -85,6 +117,8 @@ export function outboxKeys(prefix: string) {
     channels: `${base}channels`,
     /** Set while a message id counts as enqueued (a repeat of it is skipped). */
     seen: (messageId: string) => `${base}seen:${messageId}`,
+    /** A queued upload's bytes, until it is sent (or the seen marker's TTL passes). */
+    file: (messageId: string) => `${base}file:${messageId}`,
   };
 }
 
@@ -156,21 +190,12 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
     await queue.add('pump', { channel }, { ...jobOptions, jobId: pumpJobId(channel, generation), priority: Math.max(1, rank) });
   }
 
-  /** A reply in a thread (or a plain message when no thread is given). Returns the outbox message id. */
-  async function reply(input: OutboxReplyInput): Promise<string> {
-    const parsed = OutboxReplyInputSchema.safeParse(input);
-    if (!parsed.success) {
-      throw new ValidationError(`invalid outbox message: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const data = parsed.data;
-    const message: OutboxMessage = {
-      id: data.id ?? crypto.randomUUID(),
-      text: data.text,
-      ...(data.blocks ? { blocks: data.blocks } : {}),
-      ...(data.threadTs ? { threadTs: data.threadTs } : {}),
-      enqueuedAt: Date.now(),
-    };
-    const lane = data.lane ?? `ch-${data.channel}`;
+  function invalid(what: string, error: z.ZodError): ValidationError {
+    return new ValidationError(`invalid outbox ${what}: ${error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+
+  async function enqueue(message: OutboxMessage, laneInput: string | undefined, channelInput: string, priority: OutboxPriority | undefined): Promise<string> {
+    const lane = laneInput ?? `ch-${channelInput}`;
     const kind = /^INC-\d+$/.test(lane) ? 'incident' : 'plain';
     if (kind === 'incident') message.incidentId = lane;
     const [channel, generation, rank] = (await connection.eval(
@@ -178,8 +203,8 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
       0,
       keys.base,
       lane,
-      data.channel,
-      String(priorityRank(data.priority)),
+      channelInput,
+      String(priorityRank(priority)),
       JSON.stringify(message),
       kind,
       message.id,
@@ -189,11 +214,53 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
     return message.id;
   }
 
+  /** A reply in a thread (or a plain message when no thread is given). Returns the outbox message id. */
+  async function reply(input: OutboxReplyInput): Promise<string> {
+    const parsed = OutboxReplyInputSchema.safeParse(input);
+    if (!parsed.success) throw invalid('message', parsed.error);
+    const data = parsed.data;
+    const message: OutboxMessage = {
+      id: data.id ?? crypto.randomUUID(),
+      text: data.text,
+      ...(data.blocks ? { blocks: data.blocks } : {}),
+      ...(data.threadTs ? { threadTs: data.threadTs } : {}),
+      enqueuedAt: Date.now(),
+    };
+    return enqueue(message, data.lane, data.channel, data.priority);
+  }
+
+  /**
+   * A file shared into a channel or thread (files.getUploadURLExternal, the
+   * bytes, files.completeUploadExternal), in its lane's order like a reply.
+   * Over OUTBOX_FILE_MAX_BYTES is refused here, before anything is stored.
+   * Returns the outbox message id.
+   */
+  async function upload(input: OutboxUploadInput): Promise<string> {
+    const parsed = OutboxUploadInputSchema.safeParse(input);
+    if (!parsed.success) throw invalid('upload', parsed.error);
+    const data = parsed.data;
+    const bytes = typeof data.content === 'string' ? Buffer.from(data.content, 'utf8') : data.content;
+    if (bytes.length > OUTBOX_FILE_MAX_BYTES) {
+      throw new ValidationError(`invalid outbox upload: content: ${bytes.length} bytes is over the ${OUTBOX_FILE_MAX_BYTES}-byte limit`);
+    }
+    const message: OutboxMessage = {
+      id: data.id ?? crypto.randomUUID(),
+      text: data.initialComment ?? '',
+      file: { filename: data.filename, ...(data.title ? { title: data.title } : {}), size: bytes.length },
+      ...(data.threadTs ? { threadTs: data.threadTs } : {}),
+      enqueuedAt: Date.now(),
+    };
+    // Bytes first: the pump may pick the message the moment it is queued. A repeat id only
+    // rewrites the same bytes (NX keeps the first ones) and is then skipped by the enqueue.
+    await connection.set(keys.file(message.id), bytes, 'EX', SEEN_MESSAGE_TTL_S, 'NX');
+    return enqueue(message, data.lane, data.channel, data.priority);
+  }
+
   async function close(): Promise<void> {
     await queue.close();
   }
 
-  return { reply, kick, close, keys, queue };
+  return { reply, upload, kick, close, keys, queue };
 }
 
 export type SlackOutboxProducer = ReturnType<typeof createSlackOutboxProducer>;

@@ -43,6 +43,7 @@ export function buildLocalEnv(input: NodeJS.ProcessEnv): LocalStack {
   setDefault('SLACK_BOT_TOKEN', `xoxb-local-${rand(12)}`);
   setDefault('SLACK_SIGNING_SECRET', rand());
   setDefault('ALERTMANAGER_WEBHOOK_TOKEN', rand());
+  setDefault('BOT_API_TOKEN', rand());
   if (!env.JWT_JWKS_URL) setDefault('JWT_SECRET', rand(32));
   // The workers sign their own ops-only tokens; the server knows the public half.
   if (!env.WORKERS_JWT_PRIVATE_KEY && !env.WORKERS_JWT_PUBLIC_KEY) {

@@ -80,7 +80,11 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     memoryLimitBytes: memoryLimitBytes('/sys/fs/cgroup'),
     blockedIpCount: () => denylist.count(),
   };
-  const backups = createBackupStore({ paths: listOf(env.BACKUP_PATHS), dir: env.BACKUP_DIR });
+  const backups = createBackupStore({
+    paths: listOf(env.BACKUP_PATHS),
+    kindPaths: { logs: listOf(env.BACKUP_LOGS_PATHS), metrics: listOf(env.BACKUP_METRICS_PATHS), state: listOf(env.BACKUP_STATE_PATHS) },
+    dir: env.BACKUP_DIR,
+  });
   const opsTools = createOpsTools({
     health: healthDeps,
     maintenance,

@@ -47,6 +47,10 @@ export const ServerEnvSchema = z
     IP_BLOCK_MAX_PREFIX_V6: z.coerce.number().int().min(0).max(128).default(48),
     /** Comma-separated files/directories ops_backup_create archives (relative to the working directory, or absolute). */
     BACKUP_PATHS: z.string().default('config,runbooks,monitoring'),
+    /** What `ops_backup_create {kind}` archives for the other kinds (comma-separated; unset: that kind is refused with a clear error). */
+    BACKUP_LOGS_PATHS: z.string().default(''),
+    BACKUP_METRICS_PATHS: z.string().default(''),
+    BACKUP_STATE_PATHS: z.string().default(''),
     BACKUP_DIR: z.string().min(1).default('/tmp/mcp-financial-ops/backups'),
     EVIDENCE_DIR: z.string().min(1).default('/tmp/mcp-financial-ops/evidence'),
     /** Recent log lines kept in memory for ops_collect_evidence. */

@@ -7,15 +7,24 @@ import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/met
 import { closeRedis, createRedis } from '../lib/redis';
 import { WORKER_SCOPES } from '../lib/worker-key';
 import { createSlackOutboxProducer, type SlackOutboxProducer } from '../lib/slack-outbox';
+import { createSilenceClient } from '../lib/alertmanager-silences';
+import { createAuditLog } from '../lib/audit-log';
+import { loadOpsConfig, type OpsConfig } from '../lib/ops-config';
+import type { PlatformDriver } from './drivers/types';
 import type { WorkersEnv } from './config';
 import { createWorkerMetrics } from './metrics';
 import { createRunbookWorker } from './runbook-worker';
+import { createRemediationWorker } from './remediation-worker';
 
 export interface WorkersDeps {
   logger: Logger;
   registry?: Registry;
   /** Override the MCP client (by default it signs its own ops-only token with WORKERS_JWT_PRIVATE_KEY). */
   mcp?: McpClient;
+  /** The ops config; read from OPS_CONFIG (or the built-in default) when not given. */
+  opsConfig?: OpsConfig;
+  /** The platform driver lifecycle actions go through. */
+  driver?: PlatformDriver;
 }
 
 /** Builds the workers process, unstarted: BullMQ consumers plus a /metrics endpoint. */
@@ -32,16 +41,33 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
       },
     });
 
+  const opsConfig = deps.opsConfig ?? loadOpsConfig(env.OPS_CONFIG);
   let connection: Redis | undefined;
   // Replies reach Slack through the bot's outbox, never from here.
   let slack: SlackOutboxProducer | undefined;
   let worker: ReturnType<typeof createRunbookWorker> | undefined;
+  let remediations: ReturnType<typeof createRemediationWorker> | undefined;
   let http: RunningServer | undefined;
 
   async function start(): Promise<RunningServer> {
     connection = createRedis(env.REDIS_URL);
     slack = createSlackOutboxProducer({ connection, prefix: env.REDIS_PREFIX, logger: deps.logger });
-    worker = createRunbookWorker({ connection, prefix: env.REDIS_PREFIX, concurrency: env.WORKER_CONCURRENCY, mcp, slack, logger: deps.logger, metrics });
+    const audit = createAuditLog({ redis: connection, prefix: env.REDIS_PREFIX });
+    remediations = createRemediationWorker({ connection, prefix: env.REDIS_PREFIX, mcp, slack, audit, logger: deps.logger, metrics });
+    worker = createRunbookWorker({
+      connection,
+      prefix: env.REDIS_PREFIX,
+      concurrency: env.WORKER_CONCURRENCY,
+      mcp,
+      slack,
+      audit,
+      logger: deps.logger,
+      metrics,
+      ...(deps.driver ? { driver: deps.driver } : {}),
+      ...(env.ALERTMANAGER_URL ? { silences: createSilenceClient(env.ALERTMANAGER_URL) } : {}),
+      ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL } : {}),
+      announceChannel: opsConfig.channels.P3,
+    });
     const web = express();
     web.disable('x-powered-by');
     web.get('/metrics', metricsHandler(registry));
@@ -55,7 +81,8 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
 
   async function stop(): Promise<void> {
     // close() waits for jobs in progress, so a Ctrl-C never cuts an action in half.
-    await worker?.close();
+    await worker?.closeAll();
+    await remediations?.close();
     await slack?.close();
     await http?.close();
     if (connection) await closeRedis(connection);

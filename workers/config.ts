@@ -17,6 +17,12 @@ export const WorkersEnvSchema = z.object({
   /** The MCP server's Streamable HTTP endpoint. */
   MCP_SERVER_URL: httpUrl().default('http://127.0.0.1:3000/mcp'),
   WORKER_CONCURRENCY: positiveInt(4),
+  /** The ops config (channels, platform driver); the built-in default when unset. */
+  OPS_CONFIG: z.string().min(1).optional(),
+  /** Prometheus HTTP API, for query_prometheus and diagnostics. */
+  PROMETHEUS_URL: httpUrl().optional(),
+  /** Alertmanager API, for maintenance silences. */
+  ALERTMANAGER_URL: httpUrl().optional(),
 });
 
 export type WorkersEnv = z.output<typeof WorkersEnvSchema>;

@@ -1,11 +1,30 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QueueName, RunbookActionJobSchema, type RunbookActionJob, type RunbookActionName, type RunbookActionResult } from '../lib/contracts';
+import type { ActionName } from '../lib/action-catalog';
+import type { SilenceClient } from '../lib/alertmanager-silences';
+import type { AuditLog } from '../lib/audit-log';
+import { QueueName, RunbookActionJobSchema, type RunbookActionJob, type RunbookActionResult } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
-import type { SlackOutboxProducer } from '../lib/slack-outbox';
 import type { McpClient } from '../lib/mcp-client';
+import type { SlackOutboxProducer } from '../lib/slack-outbox';
+import { createActionJournal } from './actions/journal';
+import { releaseActionLock } from './actions/lock';
+import type { PlatformDriver } from './drivers/types';
 import { runHealthCheck } from './handlers/health-check';
-import type { ActionOutcome } from './handlers/types';
+import { runDeploy, runRestart, runRollback, runScale } from './handlers/lifecycle';
+import { createMaintenanceHandler } from './handlers/maintenance';
+import {
+  runBackup,
+  runBlockIp,
+  runCollectEvidence,
+  runResetBreaker,
+  runRestore,
+  runSecurityReport,
+  runUnblockIp,
+  runVerifyBackup,
+} from './handlers/ops-tools';
+import { runQueryPrometheus } from './handlers/query-prometheus';
+import type { ActionHandler, ActionOutcome, HandlerDeps } from './handlers/types';
 import type { WorkerMetrics } from './metrics';
 
 export interface RunbookWorkerOptions {
@@ -15,35 +34,110 @@ export interface RunbookWorkerOptions {
   mcp: McpClient;
   /** Thread replies go through the bot's Slack outbox (its limits and per-incident order). */
   slack: Pick<SlackOutboxProducer, 'reply'>;
+  audit: AuditLog;
   logger: Logger;
   metrics: WorkerMetrics;
-}
-
-type Handler = (job: RunbookActionJob, deps: { mcp: McpClient }) => Promise<ActionOutcome>;
-
-/** One handler per runbook action; the contract's enum keeps this map complete. */
-const HANDLERS: Record<RunbookActionName, Handler> = {
-  health_check: runHealthCheck,
-};
-
-function replyText(outcome: ActionOutcome): string {
-  if (!outcome.detail) return outcome.summary;
-  // Slack's text limit is 40k; keep replies readable and well under it.
-  const detail = outcome.detail.length > 3500 ? `${outcome.detail.slice(0, 3500)}\n…` : outcome.detail;
-  return `${outcome.summary}\n\`\`\`${detail}\`\`\``;
+  driver?: PlatformDriver;
+  silences?: SilenceClient;
+  prometheusUrl?: string;
+  /** Channel (name or id) for maintenance announcements: the ops config's alerts channel. */
+  announceChannel?: string;
 }
 
 /**
- * Consumes the runbook-actions queue. A payload that does not parse is a bug
- * upstream and fails at once (UnrecoverableError); a failed call is retried by
- * BullMQ and reported in the thread only when the last attempt fails.
+ * A worker killed mid-action leaves its job active until its lock expires and
+ * the stall check runs: with BullMQ's defaults (30 s lock, 30 s check) that is
+ * about a minute of silence in the thread. Short lock and check, as the
+ * escalation worker has; a replay is safe because every target-touching step
+ * is journaled and every reply has a stable outbox id.
+ */
+const LOCK_DURATION_MS = 5_000;
+const STALLED_INTERVAL_MS = 2_000;
+const MAX_STALLED_COUNT = 5;
+
+/** Per-action time budget: lifecycle actions wait for rollouts, the rest are single calls. */
+const TIME_BUDGET_MS: Partial<Record<ActionName, number>> = { restart: 300_000, deploy: 600_000, rollback: 600_000, scale: 300_000, collect_evidence: 120_000, backup: 120_000, restore: 120_000 };
+const DEFAULT_BUDGET_MS = 60_000;
+
+const human = (action: string) => action.replace(/_/g, ' ');
+
+/** Keeps replies readable and well under Slack's limits; code blocks cannot be closed early by the content. */
+export function replyText(outcome: ActionOutcome): string {
+  const parts = [outcome.summary];
+  if (outcome.body) parts.push(outcome.body);
+  if (outcome.detail) {
+    const detail = outcome.detail.replace(/```/g, 'ˋˋˋ');
+    parts.push(`\`\`\`${detail.length > 3500 ? `${detail.slice(0, 3500)}\n…` : detail}\`\`\``);
+  }
+  return parts.join('\n');
+}
+
+/**
+ * Consumes the runbook-actions queue: parses the job (an unparsable one fails
+ * at once), runs the action's handler within its time budget, posts progress
+ * and the result into the thread (stable outbox ids: `<requestId>-started`,
+ * `-result`, `-failed`), records `started` and `result` in the audit log, and
+ * releases the target lock the bot took.
  */
 export function createRunbookWorker(options: RunbookWorkerOptions) {
-  const { slack, logger, metrics } = options;
+  const { slack, logger, metrics, connection, prefix, audit } = options;
+  const followUps = new Queue(QueueName.RunbookActions, { connection, prefix });
+  followUps.on('error', (err) => logger.warn({ err }, 'runbook follow-up queue error'));
 
-  /** Queues the reply in the incident's outbox lane, behind anything the bot queued for it. */
-  async function post(job: RunbookActionJob, text: string): Promise<string> {
-    return slack.reply({ lane: job.incidentId, channel: job.thread.channel, threadTs: job.thread.threadTs, text });
+  const handlers: Record<ActionName, ActionHandler> = {
+    health_check: runHealthCheck,
+    query_prometheus: runQueryPrometheus,
+    restart: runRestart,
+    deploy: runDeploy,
+    rollback: runRollback,
+    scale: runScale,
+    block_ip: runBlockIp,
+    unblock_ip: runUnblockIp,
+    backup: runBackup,
+    verify_backup: runVerifyBackup,
+    restore: runRestore,
+    maintenance: createMaintenanceHandler({
+      redis: connection,
+      prefix,
+      // The window's end: `maintenance off` from the same requester, queued once per request.
+      async scheduleEnd(at, fromRequestId) {
+        const endId = `${fromRequestId}-end`;
+        const job: RunbookActionJob = {
+          action: 'maintenance',
+          requestId: endId,
+          requestedBy: 'system:maintenance-window',
+          reply: { channel: options.announceChannel ?? 'ops-alerts' },
+          params: { mode: 'off', reason: 'the maintenance window ended' },
+          requestedAt: at.toISOString(),
+          origin: 'schedule',
+        };
+        await followUps.add('maintenance', job, { jobId: endId, delay: Math.max(0, at.getTime() - Date.now()), attempts: 5, backoff: { type: 'exponential', delay: 2000 } });
+      },
+    }),
+    reset_circuit_breaker: runResetBreaker,
+    collect_evidence: runCollectEvidence,
+    security_report: runSecurityReport,
+  };
+
+  async function post(job: RunbookActionJob, suffix: string, text: string): Promise<string> {
+    return slack.reply({ lane: job.incidentId, channel: job.reply.channel, threadTs: job.reply.threadTs, text, id: `${job.requestId}-${suffix}` });
+  }
+
+  async function finish(job: RunbookActionJob, outcome: { ok: boolean; summary: string; audit?: Record<string, unknown> }): Promise<void> {
+    const journal = createActionJournal(connection, prefix, job.requestId);
+    await journal.once('audit-result', () =>
+      audit.append({
+        kind: 'result',
+        actor: job.requestedBy,
+        action: job.action,
+        ...(job.incidentId ? { incidentId: job.incidentId } : {}),
+        requestId: job.requestId,
+        outcome: outcome.ok ? 'ok' : 'failed',
+        message: outcome.summary.slice(0, 4000),
+        ...(outcome.audit ? { detail: outcome.audit } : {}),
+      }),
+    );
+    if (job.lock) await releaseActionLock(connection, job.lock);
   }
 
   async function process(job: Job<unknown>): Promise<RunbookActionResult> {
@@ -53,10 +147,28 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
       throw new UnrecoverableError(`invalid runbook job payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
     const data = parsed.data;
+    const journal = createActionJournal(connection, prefix, data.requestId);
     const stop = metrics.duration.startTimer({ action: data.action });
+    const budget = AbortSignal.timeout(TIME_BUDGET_MS[data.action] ?? DEFAULT_BUDGET_MS);
     try {
-      const outcome = await HANDLERS[data.action](data, { mcp: options.mcp });
-      await post(data, replyText(outcome));
+      await journal.once('audit-started', () =>
+        audit.append({ kind: 'started', actor: data.requestedBy, action: data.action, ...(data.incidentId ? { incidentId: data.incidentId } : {}), requestId: data.requestId, outcome: 'pending' }),
+      );
+      // Progress: only for actions that take a while; a health check's result is its own progress.
+      if ((TIME_BUDGET_MS[data.action] ?? 0) > DEFAULT_BUDGET_MS) await post(data, 'started', `⏳ ${human(data.action)} is running…`);
+      const deps: HandlerDeps = {
+        mcp: options.mcp,
+        journal,
+        logger,
+        signal: budget,
+        ...(options.driver ? { driver: options.driver } : {}),
+        ...(options.silences ? { silences: options.silences } : {}),
+        ...(options.prometheusUrl ? { prometheusUrl: options.prometheusUrl } : {}),
+        ...(options.announceChannel ? { announce: { channel: options.announceChannel, outbox: slack } } : {}),
+      };
+      const outcome = await withBudget(handlers[data.action](data, deps), budget, data.action);
+      await post(data, 'result', replyText(outcome));
+      await finish(data, outcome);
       metrics.jobs.inc({ action: data.action, outcome: outcome.ok ? 'success' : 'failure' });
       return { ok: outcome.ok, summary: outcome.summary };
     } finally {
@@ -65,9 +177,12 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
   }
 
   const worker = new Worker(QueueName.RunbookActions, process, {
-    connection: options.connection,
-    prefix: options.prefix,
+    connection,
+    prefix,
     concurrency: options.concurrency,
+    lockDuration: LOCK_DURATION_MS,
+    stalledInterval: STALLED_INTERVAL_MS,
+    maxStalledCount: MAX_STALLED_COUNT,
   });
 
   worker.on('failed', (job, err) => {
@@ -76,12 +191,27 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
     const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     logger.error({ err, jobId: job.id, attempts: job.attemptsMade, final }, 'runbook job failed');
     if (!final || !parsed.success) return;
-    metrics.jobs.inc({ action: parsed.data.action, outcome: 'error' });
-    void post(parsed.data, `❌ ${parsed.data.action.replace(/_/g, ' ')} for ${parsed.data.incidentId} failed after ${job.attemptsMade} attempt(s): ${err.message}`).catch(
-      (postErr) => logger.error({ err: postErr }, 'could not report job failure to Slack'),
-    );
+    const data = parsed.data;
+    metrics.jobs.inc({ action: data.action, outcome: 'error' });
+    const summary = `❌ ${human(data.action)}${data.incidentId ? ` for ${data.incidentId}` : ''} failed after ${job.attemptsMade} attempt(s): ${err.message}`;
+    void post(data, 'failed', summary)
+      .then(() => finish(data, { ok: false, summary }))
+      .catch((postErr) => logger.error({ err: postErr }, 'could not report job failure'));
   });
   worker.on('error', (err) => logger.error({ err }, 'runbook worker error'));
 
-  return worker;
+  async function close(): Promise<void> {
+    await worker.close();
+    await followUps.close();
+  }
+
+  return Object.assign(worker, { closeAll: close });
+}
+
+async function withBudget<T>(work: Promise<T>, signal: AbortSignal, action: string): Promise<T> {
+  if (signal.aborted) throw new Error(`${action} ran out of time`);
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error(`${human(action)} did not finish within its time budget`)), { once: true })),
+  ]);
 }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { Queue } from 'bullmq';
-import { RunbookActionJobSchema, runbookJobId, type RunbookActionJob, type RunbookActionName } from '../../lib/contracts';
+import { RunbookActionJobSchema, type RunbookActionJob, type RunbookActionName } from '../../lib/contracts';
 import type { Logger } from '../../lib/logger';
 import type { IncidentStore } from '../incidents/incident-store';
 import type { IncidentNotifier } from '../incidents/incident-notifier';
@@ -37,12 +37,14 @@ export function createRunbookActions(options: RunbookActionsOptions) {
     const job = RunbookActionJobSchema.parse({
       action,
       incidentId,
+      requestId: crypto.randomUUID(),
       requestedBy: userId,
-      thread: { channel: incident.channel, threadTs: incident.rootTs },
+      reply: { channel: incident.channel, threadTs: incident.rootTs },
       params,
       requestedAt: new Date().toISOString(),
+      origin: 'button',
     });
-    const jobId = runbookJobId(job, crypto.randomUUID());
+    const jobId = job.requestId;
     await queue.add(action, job, { jobId });
     metrics.actionsRequested.inc({ action });
     await store.appendTimeline(incidentId, { type: 'action_requested', action, by: userId, jobId });

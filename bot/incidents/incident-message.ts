@@ -12,6 +12,7 @@ export const ActionId = {
   Snooze: 'incident_snooze',
   Unsnooze: 'incident_unsnooze',
   Reclassify: 'incident_reclassify',
+  Postmortem: 'incident_postmortem',
 } as const;
 
 /** The snooze lengths people can pick (buttons and `/ops snooze`), with their labels. */
@@ -105,7 +106,7 @@ const option = (text: string, value: string) => ({ text: { type: 'plain_text' as
 function actionElements(incident: Incident): Element[] {
   const id = incident.id;
   const health = button(ActionId.HealthCheck, '🩺 Health check', id);
-  if (incident.state === 'resolved') return [health];
+  if (incident.state === 'resolved') return [button(ActionId.Postmortem, '📝 Post-mortem', id, 'primary'), health];
   const out: Element[] = [];
   if (incident.state === 'acknowledged') out.push(button(ActionId.Unacknowledge, '↩️ Unacknowledge', id));
   else out.push(button(ActionId.Acknowledge, '👀 Acknowledge', id, 'primary'));

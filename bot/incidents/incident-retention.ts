@@ -6,7 +6,7 @@ import type { RetentionConfig } from '../../lib/ops-config-retention';
 
 /*
  * Deletes one resolved incident and everything that belongs to it, in one step, only if it is still
- * resolved since before the cutoff: its hash, alerts, timeline, index entry, Slack outbox lane (and its
+ * resolved since before the cutoff: its hash, alerts, timeline, index entries, Slack outbox lane (and its
  * place in a storm digest, the digest itself once its last incident is gone) and escalation state.
  * Keys are built from the prefix inside, as the store's and the outbox's scripts do (single Redis node).
  * Returns 1 when deleted, 0 when kept, -1 when the record was already gone (index entry dropped).
@@ -14,9 +14,14 @@ import type { RetentionConfig } from '../../lib/ops-config-retention';
 const DELETE_LUA = `
 local p, id, cutoff = ARGV[1], ARGV[2], ARGV[3]
 local k = p .. ':inc:' .. id
-local h = redis.call('HMGET', k, 'state', 'resolvedAt')
+local h = redis.call('HMGET', k, 'state', 'resolvedAt', 'channel', 'rootTs')
 local gone = not h[1]
 if not gone and (h[1] ~= 'resolved' or not h[2] or h[2] >= cutoff) then return 0 end
+-- The thread-to-incident index (a storm digest's thread maps to one of its incidents: only ours goes).
+if h[3] and h[4] then
+  local rk = p .. ':inc:root:' .. h[3] .. ':' .. h[4]
+  if redis.call('GET', rk) == id then redis.call('DEL', rk) end
+end
 redis.call('DEL', k, k .. ':alerts', k .. ':timeline', p .. ':esc:' .. id, p .. ':esc:' .. id .. ':jobs')
 redis.call('ZREM', p .. ':inc:all', id)
 local ob = p .. ':outbox:'

@@ -202,6 +202,8 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     incident: (id: string) => `${base}${id}`,
     timeline: (id: string) => `${base}${id}:timeline`,
     alerts: (id: string) => `${base}${id}:alerts`,
+    /** Which incident a root message belongs to (reactions and shortcuts name a message, not an incident). */
+    byRoot: (channel: string, ts: string) => `${base}root:${channel}:${ts}`,
   };
 
   async function ingest(payload: AlertmanagerWebhook, meta: NewIncidentMeta, now = new Date()): Promise<IngestResult> {
@@ -286,7 +288,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
   /** Records where the root message lives. Only the first writer wins, so replicas agree. */
   async function setRootMessage(id: string, channel: string, ts: string): Promise<boolean> {
     const won = await redis.hsetnx(keys.incident(id), 'rootTs', ts);
-    if (won) await redis.hset(keys.incident(id), 'channel', channel);
+    if (won) await redis.multi().hset(keys.incident(id), 'channel', channel).set(keys.byRoot(channel, ts), id).exec();
     return won === 1;
   }
 
@@ -298,6 +300,11 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
   /** Records that the steps after opening ran (see the intake). */
   async function markOpenHandled(id: string): Promise<void> {
     await redis.hset(keys.incident(id), 'openHandled', '1');
+  }
+
+  /** The incident whose root message is `ts` in `channel`, if any. */
+  async function byRootMessage(channel: string, ts: string): Promise<string | undefined> {
+    return (await redis.get(keys.byRoot(channel, ts))) ?? undefined;
   }
 
   async function appendTimeline(id: string, event: Record<string, string>): Promise<string> {
@@ -353,7 +360,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     return redis.smembers(keys.open);
   }
 
-  return { ingest, get, transition, alerts, setRootMessage, recordGroupLabels, markOpenHandled, appendTimeline, timeline, openIds, openSummary, keys };
+  return { ingest, get, transition, alerts, setRootMessage, byRootMessage, recordGroupLabels, markOpenHandled, appendTimeline, timeline, openIds, openSummary, keys };
 }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;

@@ -121,6 +121,8 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
     syncIncident,
     /** A reply or plain message (same API the workers use). */
     reply: producer.reply,
+    /** A file into a channel or thread (same API the workers use). */
+    upload: producer.upload,
     start: consumer.start,
     /** Stops consuming; queued writes stay in Redis for the next start (or another replica). */
     close,

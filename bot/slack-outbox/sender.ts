@@ -1,7 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
-import { OutboxMessageSchema, type OutboxKeys, type OutboxMessage } from '../../lib/slack-outbox';
+import { OUTBOX_FILE_MAX_BYTES, OutboxMessageSchema, type OutboxKeys, type OutboxMessage } from '../../lib/slack-outbox';
 import { incidentText, renderIncidentBlocks } from '../incidents/incident-message';
 import type { Incident, IncidentStore } from '../incidents/incident-store';
 import type { SlackOutboxConfig } from './config';
@@ -209,10 +209,43 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       target = incident?.channel ?? channel;
     } else thread = msg.threadTs;
     if (w.kind === 'incident' && !thread) return { result: 'drop', reason: 'no_thread', consumed: 1 };
+    if (msg.file) return uploadFile(channel, thread, msg, text);
     await call('chat.postMessage', () =>
       client.chat.postMessage({ channel: target, thread_ts: thread, text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}), unfurl_links: false }),
     );
     observe('reply', msg.enqueuedAt);
+    return { result: 'ok', consumed: 1 };
+  }
+
+  /**
+   * A queued file: its bytes from their own key, then Slack's external upload
+   * flow (get an upload URL, POST the bytes, complete into the channel or
+   * thread). Each step is one counted call. Bytes gone (expired) or over the
+   * bound: the upload is refused for good and logged.
+   */
+  async function uploadFile(channel: string, thread: string | undefined, msg: OutboxMessage, text: string): Promise<WriteOutcome> {
+    const file = msg.file!;
+    const bytes = await deps.redis.getBuffer(deps.keys.file(msg.id));
+    if (!bytes) return { result: 'drop', reason: 'file_missing', consumed: 1 };
+    if (bytes.length > OUTBOX_FILE_MAX_BYTES) return { result: 'drop', reason: 'file_too_large', consumed: 1 };
+    const target = await call('files.getUploadURLExternal', () => client.files.getUploadURLExternal({ filename: file.filename, length: bytes.length }));
+    if (!target.upload_url || !target.file_id) return { result: 'retry', keepClaim: false, reason: 'no_upload_url' };
+    await call('files.upload', async () => {
+      const res = await fetch(target.upload_url!, { method: 'POST', body: new Uint8Array(bytes), signal: AbortSignal.timeout(30_000) });
+      if (!res.ok) throw Object.assign(new Error(`upload URL answered ${res.status}`), { code: 'slack_webapi_http_error', statusCode: res.status });
+      await res.arrayBuffer();
+    });
+    const files = [{ id: target.file_id, title: file.title ?? file.filename }];
+    await call('files.completeUploadExternal', () =>
+      client.files.completeUploadExternal({
+        files: files as [{ id: string; title?: string }],
+        channel_id: channel,
+        ...(thread ? { thread_ts: thread } : {}),
+        ...(text ? { initial_comment: text } : {}),
+      } as never),
+    );
+    observe('upload', msg.enqueuedAt);
+    await deps.redis.del(deps.keys.file(msg.id));
     return { result: 'ok', consumed: 1 };
   }
 
@@ -229,6 +262,10 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       if (!msg) {
         if (batch.length === 0) return { result: 'drop', reason: 'invalid_message', consumed: 1 };
         break;
+      }
+      if (msg.file) {
+        if (batch.length > 0) break;
+        return uploadFile(channel, w.thread, msg, msg.text ? labelled(msg) : '');
       }
       const line = labelled(msg);
       if (batch.length > 0 && (msg.blocks || batch[0]!.blocks || length + 1 + line.length > BATCH_TEXT_MAX)) break;

@@ -1,5 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
+import { ReactRequestSchema, runReact, runShortcut, ShortcutRequestSchema } from './events';
 import { ClickRequestSchema, CommandRequestSchema, type PersonActionDeps, type PersonActionResult, runClick, runCommand } from './person-actions';
 import { type RateLimiter, resolveRateLimits } from './rate-limits';
 import { useResponseUrl } from './respond';
@@ -45,6 +46,18 @@ export function createControlRouter(deps: ControlDeps): Router {
     const parsed = ClickRequestSchema.safeParse(req.body ?? {});
     if (!parsed.success) return badRequest(res, parsed.error);
     send(res, await runClick(deps, parsed.data));
+  });
+
+  router.post('/react', async (req: Request, res: Response) => {
+    const parsed = ReactRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return badRequest(res, parsed.error);
+    send(res, await runReact(deps, parsed.data));
+  });
+
+  router.post('/shortcut', async (req: Request, res: Response) => {
+    const parsed = ShortcutRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return badRequest(res, parsed.error);
+    send(res, await runShortcut(deps, parsed.data));
   });
 
   router.post('/respond/:id', (req: Request, res: Response) => {

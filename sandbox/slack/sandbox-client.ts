@@ -1,5 +1,6 @@
 import type { EphemeralMessage } from './types';
 import type { ClickRequest, CommandRequest } from './person-actions';
+import type { ReactRequest, ShortcutRequest } from './events';
 import type { SandboxStats } from './stats';
 
 /** What `command()` and `click()` answer: the bot's HTTP status and body as Slack got them. */
@@ -56,6 +57,10 @@ export function createSandboxClient(baseUrl: string, _options: SandboxClientOpti
   return {
     command: (req: CommandRequest) => control<PersonActionResponse>('POST', '/command', req),
     click: (req: ClickRequest) => control<PersonActionResponse>('POST', '/click', req),
+    /** A person adds a reaction; the app gets `reaction_added`. */
+    react: (req: ReactRequest) => control<PersonActionResponse>('POST', '/react', req),
+    /** A person runs a message shortcut on a message; the app gets `message_action`. */
+    shortcut: (req: ShortcutRequest) => control<PersonActionResponse>('POST', '/shortcut', req),
     /** Top-level messages of a channel (name or id), newest first, as conversations.history. */
     async history(channel: string, limit = 200): Promise<SlackMessage[]> {
       return (await view(channel)).reverse().slice(0, limit);

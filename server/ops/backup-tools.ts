@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Logger } from '../../lib/logger';
 import { defineTool, type GuardedTool } from '../mcp/tool-context';
 import { audited, type AuditLog } from './audit';
-import type { BackupManifest, BackupStore } from './backups';
+import { BACKUP_KINDS, type BackupManifest, type BackupStore } from './backups';
 
 const NameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\.tar\.gz$/, 'a backup name as listed by ops_backup_list');
 
@@ -38,13 +38,14 @@ export function backupTools(deps: BackupToolsDeps): GuardedTool[] {
   const create = defineTool({
     name: 'ops_backup_create',
     title: 'Create a backup',
-    description: 'Archives the configured BACKUP_PATHS into a tar.gz in BACKUP_DIR with a sha256 manifest.',
+    description:
+      'Archives one kind of data into a tar.gz in BACKUP_DIR with a sha256 manifest: config (BACKUP_PATHS), logs, metrics or state (BACKUP_LOGS_PATHS, BACKUP_METRICS_PATHS, BACKUP_STATE_PATHS).',
     scope: 'ops:admin',
     kind: 'ops',
-    input: z.object({}),
+    input: z.object({ kind: z.enum(BACKUP_KINDS).default('config') }),
     output: SummarySchema,
     async run(args, { caller }) {
-      const m = await audited(deps.audit, { actor: caller.subject, tool: 'ops_backup_create', args }, async () => summary(await deps.backups.create(caller.subject)), onAuditError);
+      const m = await audited(deps.audit, { actor: caller.subject, tool: 'ops_backup_create', args }, async () => summary(await deps.backups.create(caller.subject, args.kind)), onAuditError);
       const skipped = m.skipped.length > 0 ? ` (skipped, not found: ${m.skipped.join(', ')})` : '';
       return { structured: m, text: `Backup ${m.name}: ${m.fileCount} files, ${m.archiveBytes} bytes, sha256 ${m.archiveSha256}${skipped}` };
     },

@@ -32,11 +32,17 @@ export interface BackupVerification {
   fileCount: number;
 }
 
+export const BACKUP_KINDS = ['config', 'logs', 'metrics', 'state'] as const;
+export type BackupKind = (typeof BACKUP_KINDS)[number];
+const KIND_ENV: Record<BackupKind, string> = { config: 'BACKUP_PATHS', logs: 'BACKUP_LOGS_PATHS', metrics: 'BACKUP_METRICS_PATHS', state: 'BACKUP_STATE_PATHS' };
+
 export interface BackupStoreConfig {
   /** Files and directories to archive (BACKUP_PATHS), relative to `cwd` or absolute. */
   paths: string[];
   /** Where archives and their manifests go (BACKUP_DIR). */
   dir: string;
+  /** Paths for the other backup kinds (`config` is `paths`); a kind without paths is refused. */
+  kindPaths?: Partial<Record<Exclude<BackupKind, 'config'>, string[]>>;
   /** Base for relative paths. @defaultValue process.cwd() */
   cwd?: string;
 }
@@ -59,19 +65,20 @@ export function createBackupStore(config: BackupStoreConfig) {
   }
   const manifestPath = (name: string) => `${archivePath(name)}.manifest.json`;
 
-  async function create(actor: string): Promise<BackupManifest> {
-    if (config.paths.length === 0) throw new CodedError(ErrorCode.ConfigInvalid, 'no BACKUP_PATHS configured: nothing to back up');
+  async function create(actor: string, kind: BackupKind = 'config'): Promise<BackupManifest> {
+    const paths = kind === 'config' ? config.paths : (config.kindPaths?.[kind] ?? []);
+    if (paths.length === 0) throw new CodedError(ErrorCode.ConfigInvalid, `no ${KIND_ENV[kind]} configured: nothing to back up for kind ${kind}`);
     const present: string[] = [];
     const skipped: string[] = [];
-    for (const p of config.paths) {
+    for (const p of paths) {
       const abs = path.resolve(cwd, p);
       if (await exists(abs)) present.push(abs.slice(1));
       else skipped.push(p);
     }
-    if (present.length === 0) throw new NotFoundError(`none of BACKUP_PATHS exists: ${config.paths.join(', ')}`);
+    if (present.length === 0) throw new NotFoundError(`none of ${KIND_ENV[kind]} exists: ${paths.join(', ')}`);
     await fs.mkdir(config.dir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    const name = `backup-${stamp}-${randomBytes(3).toString('hex')}.tar.gz`;
+    const name = `backup-${kind === 'config' ? '' : `${kind}-`}${stamp}-${randomBytes(3).toString('hex')}.tar.gz`;
     const file = archivePath(name);
     // follow: store what symlinks point at, so an archive never contains a link
     await tar.c({ gzip: true, file, cwd: '/', portable: true, follow: true }, present);
@@ -80,7 +87,7 @@ export function createBackupStore(config: BackupStoreConfig) {
       name,
       createdAt: new Date().toISOString(),
       createdBy: actor,
-      paths: config.paths,
+      paths,
       skipped,
       archiveSha256,
       archiveBytes: stat.size,

@@ -111,7 +111,7 @@ describe('bot: Alertmanager webhook to Slack thread (real Redis, sandbox Slack, 
 
     const queue = new Queue(QueueName.RunbookActions, { connection: redis, prefix });
     const job = await eventually(async () => (await queue.getJobs(['waiting', 'active', 'delayed'])).find((j) => j.data.incidentId === incident));
-    expect(job.data).toMatchObject({ action: 'health_check', thread: { threadTs: root.ts } });
+    expect(job.data).toMatchObject({ action: 'health_check', reply: { threadTs: root.ts } });
     expect(job.data.requestedBy).toMatch(/^U/);
     await queue.close();
     const thread = await eventually(async () => {

@@ -7,7 +7,7 @@ import { SandboxEnvSchema } from '../../sandbox/config';
 describe('npm start environment', () => {
   it('generates every unset secret, and the result satisfies every process', () => {
     const stack = buildLocalEnv({});
-    expect(stack.generated.sort()).toEqual(['ALERTMANAGER_WEBHOOK_TOKEN', 'JWT_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'WORKERS_JWT_PRIVATE_KEY']);
+    expect(stack.generated.sort()).toEqual(['ALERTMANAGER_WEBHOOK_TOKEN', 'BOT_API_TOKEN', 'JWT_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'WORKERS_JWT_PRIVATE_KEY']);
     expect(stack.sandboxSlack).toBe(true);
     expect(stack.env.SLACK_API_URL).toBe('http://127.0.0.1:3100/api/');
     for (const schema of [BotEnvSchema, ServerEnvSchema, WorkersEnvSchema, SandboxEnvSchema]) {
@@ -26,7 +26,7 @@ describe('npm start environment', () => {
     expect(stack.env.JWT_SECRET).toBe('j'.repeat(32));
     expect(stack.sandboxSlack).toBe(false);
     expect(stack.env.SLACK_API_URL).toBeUndefined();
-    expect(stack.generated).toEqual(['ALERTMANAGER_WEBHOOK_TOKEN', 'WORKERS_JWT_PRIVATE_KEY']);
+    expect(stack.generated).toEqual(['ALERTMANAGER_WEBHOOK_TOKEN', 'BOT_API_TOKEN', 'WORKERS_JWT_PRIVATE_KEY']);
   });
 
   it('generates fresh secrets per run', () => {
