@@ -21,8 +21,10 @@ import { ConfigError } from '../lib/errors';
 import { loadRunbooks, runbookConfigProblems, RUNBOOKS_DIR } from '../lib/runbook';
 import { createRunbookRouter } from './actions/runbook-routes';
 import { createAlertmanagerWebhookRouter } from './alerts/alertmanager-webhook';
+import { createSnoozeEndCheck } from './alerts/snooze-end-check';
 import type { BotEnv } from './config';
 import { createIncidentNotifier } from './incidents/incident-notifier';
+import { createIncidentRetention } from './incidents/incident-retention';
 import { createIncidentStore } from './incidents/incident-store';
 import { createBotMetrics } from './metrics';
 import { createRunbookActions, incidentRunbookButtons } from './actions/runbook-actions';
@@ -58,6 +60,8 @@ export interface BotDeps {
   slackOutbox?: SlackOutboxConfigInput;
   /** The clock of confirmations and approvals (their 10-minute windows). @defaultValue the system clock */
   now?: () => Date;
+  /** Snooze lengths people may pick. @defaultValue 30m, 1h, 4h (the buttons' choices) */
+  snoozeChoices?: string[];
 }
 
 /**
@@ -89,6 +93,8 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
 
   const store = createIncidentStore({ redis, prefix: env.REDIS_PREFIX });
   const metrics = createBotMetrics(registry, () => store.openSummary());
+  const resolveChannel = createChannelResolver(app.client);
+  const fallbackName = config.channels.fallback;
   // Every Slack write goes through the outbox (limits, order, coalescing, storm digests).
   const outbox = createSlackOutbox(
     { stormThresholdPerMinute: config.storm.threshold_per_minute, ...deps.slackOutbox },
@@ -100,9 +106,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
       logger,
       registry,
       incidentButtons: (incident) => runbookButtonElements(incident, incidentRunbookButtons(incident, runbooks, config).slice(1)),
+      fallbackChannel: fallbackName ? () => resolveChannel(fallbackName) : undefined,
     },
   );
-  const resolveChannel = createChannelResolver(app.client);
   const channelOf = async (incident: Incident) => incident.channel ?? resolveChannel(incident.route || config.channels[incident.priority]);
   const notifier = createIncidentNotifier({
     outbox,
@@ -135,6 +141,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     },
   });
   const diagnostics = createDiagnostics({ store, runbooks, service: actionService, notifier, channelOf, logger });
+  const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
+  // Bound once the intake exists (it needs the engine's hooks; the engine asks it at a snooze's end).
+  let checkSnoozeEnd: ((id: string) => Promise<'resolved' | 'firing' | 'unknown'>) | undefined;
   const escalation =
     deps.escalation === false
       ? undefined
@@ -148,6 +157,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
           client: app.client,
           logger,
           registry,
+          checkSnoozeEnd: silences && ((id) => checkSnoozeEnd!(id)),
         });
   const remediationQueue = new Queue<RemediationJob>(QueueName.Remediations, { connection: redis, prefix: env.REDIS_PREFIX });
   const remediation = createRemediation({
@@ -181,8 +191,8 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   });
   const actions = createRunbookActions({ service: actionService, store, runbooks, audit, config, logger });
   actions.register(app);
-  const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
-  const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation });
+  if (silences) checkSnoozeEnd = createSnoozeEndCheck({ store, intake, alertmanager: silences, logger });
+  const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation, snoozeChoices: deps.snoozeChoices });
   registerIncidentButtons(app, {
     service: incidents,
     config,
@@ -239,6 +249,8 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   });
   web.get('/metrics', metricsHandler(registry));
 
+  const retention = createIncidentRetention({ redis, prefix: env.REDIS_PREFIX, config: config.retention, logger, registry });
+
   let http: RunningServer | undefined;
 
   async function start(): Promise<RunningServer> {
@@ -249,6 +261,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     const published = publishChannelIds(config, resolveChannel, createChannelDirectory(redis, env.REDIS_PREFIX), logger);
     await Promise.race([published, new Promise((r) => setTimeout(r, 5000).unref())]);
     await escalation?.start();
+    retention.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
     return http;
@@ -257,6 +270,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   async function stop(): Promise<void> {
     if (socketMode) await app.stop().catch(() => undefined);
     await http?.close();
+    await retention.stop();
     await escalation?.stop();
     await notifier.drain();
     await outbox.close();
@@ -265,7 +279,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await routineQueue.close();
   }
 
-  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, actionService, postmortems, notes, audit, queue, access, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, actionService, postmortems, notes, audit, queue, access, retention, registry, start, stop };
 }
 
 

@@ -69,6 +69,12 @@ export function createBotMetrics(registry: Registry, openIncidents?: OpenInciden
       labelNames: ['priority', 'by'],
       registers: [registry],
     }),
+    escalationHookFailures: new Counter({
+      name: 'escalation_hook_failures_total',
+      help: 'Escalation hooks that failed after an incident changed (opened, acknowledged, snoozed, ...), by hook. The change stands; its escalation may not follow it.',
+      labelNames: ['hook'],
+      registers: [registry],
+    }),
     actionsRequested: new Counter({
       name: 'runbook_actions_requested_total',
       help: 'Runbook actions requested from Slack, by action.',

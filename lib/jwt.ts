@@ -1,8 +1,12 @@
 import { SignJWT } from 'jose';
 import { parseDuration } from './duration';
+import { workerKey } from './worker-key';
 
 export interface MintTokenOptions {
-  secret: string;
+  /** HS256 shared secret (JWT_SECRET). Give this or `privateKey`. */
+  secret?: string;
+  /** The workers' Ed25519 private key (WORKERS_JWT_PRIVATE_KEY): an EdDSA token the server accepts for the ops scopes only. */
+  privateKey?: string;
   subject: string;
   /** Space-separated scopes, e.g. "ops:admin accounts:read". */
   scope: string;
@@ -19,16 +23,19 @@ export function durationSeconds(value: number | string): number {
   return Math.max(1, Math.round(ms / 1000));
 }
 
-/** Mints an HS256 token the MCP server accepts. Used by the workers and `npm run token`. */
+/** Mints a token the MCP server accepts: HS256 from a secret (`npm run token`), or EdDSA from the workers' key. */
 export async function mintToken(options: MintTokenOptions): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
+  const alg = options.privateKey ? 'EdDSA' : 'HS256';
   let jwt = new SignJWT({ scope: options.scope })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setProtectedHeader({ alg, typ: 'JWT' })
     .setSubject(options.subject)
     .setIssuedAt(now)
     .setNotBefore(now)
     .setExpirationTime(now + durationSeconds(options.ttl));
   if (options.issuer) jwt = jwt.setIssuer(options.issuer);
   if (options.audience) jwt = jwt.setAudience(options.audience);
+  if (options.privateKey) return jwt.sign(workerKey(options.privateKey, 'private', 'WORKERS_JWT_PRIVATE_KEY'));
+  if (!options.secret) throw new Error('mintToken needs a secret or a private key');
   return jwt.sign(new TextEncoder().encode(options.secret));
 }

@@ -1,6 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { DURATION_HINT, isDuration } from './duration';
+import { RetentionSchema } from './ops-config-retention';
 import { PlatformSchema } from './ops-config-platform';
 import { RemediationSchema } from './ops-config-remediation';
 import { RoutineSchema } from './ops-config-routine';
@@ -64,6 +65,11 @@ export const ChannelsSchema = z.strictObject({
   P3: ChannelNameSchema,
   P4: ChannelNameSchema,
   reports: ChannelNameSchema,
+  /**
+   * Where an incident's thread goes when Slack refuses its own channel for good (channel_not_found,
+   * not_in_channel, is_archived): without it, that incident's root and replies (pages) are dropped.
+   */
+  fallback: ChannelNameSchema.optional(),
 });
 
 const LabelMapSchema = z.record(z.string().min(1), z.string());
@@ -209,6 +215,7 @@ export const OpsConfigSchema = z.strictObject({
   business_hours: BusinessHoursSchema,
   rbac: RbacSchema,
   storm: StormSchema,
+  retention: RetentionSchema,
   platform: PlatformSchema,
   remediation: RemediationSchema.default({ enabled: false, max_per_hour: 3, block_ttl: '1h' }),
   routine: RoutineSchema.prefault({}),

@@ -37,6 +37,10 @@ export interface RenderOptions {
   webhookToken: string;
   /** Where Alertmanager posts. @defaultValue the committed http://127.0.0.1:3001/alertmanager/webhook */
   botWebhookUrl?: string;
+  /** Where the ops-fallback receiver (the alert path's own alerts) posts. @defaultValue the committed placeholder */
+  opsFallbackWebhookUrl?: string;
+  /** Where the watchdog receiver (the Watchdog heartbeat, a dead man's switch) posts. @defaultValue the committed placeholder */
+  watchdogWebhookUrl?: string;
   targets?: ScrapeTargets;
   /** Alertmanager addresses (host:port) Prometheus sends to. */
   alertmanagers?: string[];
@@ -122,10 +126,20 @@ function renderAlertmanager(options: RenderOptions): Yaml {
   if (options.groupWait) route.group_wait = options.groupWait;
   if (options.groupInterval) route.group_interval = options.groupInterval;
   if (options.repeatInterval) route.repeat_interval = options.repeatInterval;
-  for (const receiver of config.receivers as Array<{ webhook_configs?: Yaml[] }>) {
-    for (const hook of receiver.webhook_configs ?? []) {
-      if (options.botWebhookUrl) hook.url = options.botWebhookUrl;
-    }
+  const urls: Record<string, string | undefined> = {
+    'mcp-ops-bot': options.botWebhookUrl,
+    'ops-fallback': options.opsFallbackWebhookUrl,
+    watchdog: options.watchdogWebhookUrl,
+  };
+  for (const receiver of config.receivers as Array<{ name: string; webhook_configs?: Yaml[] }>) {
+    const url = urls[receiver.name];
+    for (const hook of receiver.webhook_configs ?? []) if (url) hook.url = url;
+  }
+  // A test's short timers apply to every route, the Watchdog's heartbeat included.
+  for (const child of (route.routes ?? []) as Yaml[]) {
+    if (options.groupWait && child.group_wait !== undefined) child.group_wait = options.groupWait;
+    if (options.groupInterval && child.group_interval !== undefined) child.group_interval = options.groupInterval;
+    if (options.repeatInterval && child.repeat_interval !== undefined) child.repeat_interval = options.repeatInterval;
   }
   return config;
 }

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { generateWorkerKeyPair } from '../lib/worker-key';
 
 /**
  * The environment `npm start` gives its processes. Anything the user set wins;
@@ -44,6 +45,12 @@ export function buildLocalEnv(input: NodeJS.ProcessEnv): LocalStack {
   setDefault('ALERTMANAGER_WEBHOOK_TOKEN', rand());
   setDefault('BOT_API_TOKEN', rand());
   if (!env.JWT_JWKS_URL) setDefault('JWT_SECRET', rand(32));
+  // The workers sign their own ops-only tokens; the server knows the public half.
+  if (!env.WORKERS_JWT_PRIVATE_KEY && !env.WORKERS_JWT_PUBLIC_KEY) {
+    const pair = generateWorkerKeyPair();
+    setDefault('WORKERS_JWT_PRIVATE_KEY', pair.privateKey);
+    setDefault('WORKERS_JWT_PUBLIC_KEY', pair.publicKey, false);
+  }
   setDefault('JWT_ISSUER', 'mcp-financial-ops-local', false);
   setDefault('JWT_AUDIENCE', 'mcp-financial-server', false);
   setDefault('REDIS_URL', 'redis://127.0.0.1:6379', false);
@@ -55,4 +62,14 @@ export function buildLocalEnv(input: NodeJS.ProcessEnv): LocalStack {
   // The workers' routine opens incidents (a failed backup) through the bot's webhook.
   setDefault('BOT_WEBHOOK_URL', `http://${host}:${ports.bot}/alertmanager/webhook`, false);
   return { env, sandboxSlack, sandboxBackends, generated, ports };
+}
+
+/** Each process gets only the keys it needs: the workers sign with their own key and never see JWT_SECRET. */
+export function envFor(name: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (name !== 'workers') {
+    const { WORKERS_JWT_PRIVATE_KEY: _private, ...rest } = env;
+    return rest;
+  }
+  const { JWT_SECRET: _secret, ...rest } = env;
+  return rest;
 }

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { closeRedis, createRedis, redisAnswers, type Redis } from '../lib/redis';
-import { buildLocalEnv } from './local-env';
+import { buildLocalEnv, envFor } from './local-env';
 import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from './private-redis';
 import { createSupervisor, lastRelease, type Supervisor } from './supervisor';
 
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   const spawnProc = (p: Proc) => {
-    const child = spawn(process.execPath, [tsxCli, p.entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = spawn(process.execPath, [tsxCli, p.entry], { cwd: root, env: envFor(p.name, env), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     p.child = child;
     p.startedAt = new Date().toISOString();
     prefixLines(p.name, child.stdout!, process.stdout);

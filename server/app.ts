@@ -113,6 +113,7 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
   const verifier = createJwtVerifier({
     secret: env.JWT_SECRET,
     jwksUrl: env.JWT_JWKS_URL,
+    workers: env.WORKERS_JWT_PUBLIC_KEY ? { publicKey: env.WORKERS_JWT_PUBLIC_KEY, scopes: env.WORKERS_JWT_SCOPES } : undefined,
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
   });

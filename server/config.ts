@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { CommonEnvShape, JwtEnvShape, httpUrl, parseEnv, port, positiveInt } from '../lib/config';
+import { isKnownScope } from '../lib/scopes';
+import { isWorkerKey, WORKER_SCOPES } from '../lib/worker-key';
 
 /** Everything the MCP Financial Server reads from env, with the seed's knob names and defaults. */
 export const ServerEnvSchema = z
@@ -8,6 +10,20 @@ export const ServerEnvSchema = z
     ...JwtEnvShape,
     SERVER_PORT: port(3000),
     JWT_JWKS_URL: httpUrl().optional(),
+    /**
+     * The workers' Ed25519 public key (PEM, or base64 SPKI DER): EdDSA tokens it verifies are accepted
+     * for WORKERS_JWT_SCOPES only, so a worker's key can never grant a finance scope.
+     */
+    WORKERS_JWT_PUBLIC_KEY: z
+      .string()
+      .refine((v) => isWorkerKey(v, 'public'), 'must be an Ed25519 public key (PEM, or base64 SPKI DER)')
+      .optional(),
+    /** The most a workers' token may carry (space-separated). */
+    WORKERS_JWT_SCOPES: z
+      .string()
+      .default(WORKER_SCOPES.join(' '))
+      .transform((v) => v.split(/\s+/).filter(Boolean))
+      .refine((scopes) => scopes.every(isKnownScope), 'unknown scope (see lib/scopes.ts)'),
     ACCOUNT_SERVICE_URL: httpUrl().default('http://127.0.0.1:4001'),
     TRANSACTION_SERVICE_URL: httpUrl().default('http://127.0.0.1:4002'),
     HTTP_POOL_SIZE: positiveInt(20),
@@ -42,7 +58,7 @@ export const ServerEnvSchema = z
     /** Recent log lines kept in memory for ops_collect_evidence. */
     LOG_RING_SIZE: positiveInt(2000),
   })
-  .refine((env) => env.JWT_SECRET || env.JWT_JWKS_URL, {
+  .refine((env) => env.JWT_SECRET || env.JWT_JWKS_URL || env.WORKERS_JWT_PUBLIC_KEY, {
     message: 'set JWT_SECRET (HS256) or JWT_JWKS_URL (RS256/ES256)',
     path: ['JWT_SECRET'],
   })

@@ -8,6 +8,7 @@ import { loadOpsConfig, type OpsConfig } from '../lib/ops-config';
 import { closeRedis, createRedis } from '../lib/redis';
 import { createChecklistStore } from '../lib/routine-checklist';
 import { createChannelDirectory } from '../lib/slack-channel-directory';
+import { WORKER_SCOPES } from '../lib/worker-key';
 import { createSlackOutboxProducer, type SlackOutboxProducer } from '../lib/slack-outbox';
 import { createSilenceClient } from '../lib/alertmanager-silences';
 import { createAuditLog } from '../lib/audit-log';
@@ -23,7 +24,7 @@ import { createRemediationWorker } from './remediation-worker';
 export interface WorkersDeps {
   logger: Logger;
   registry?: Registry;
-  /** Override the MCP client (its token is minted from JWT_SECRET by default). */
+  /** Override the MCP client (by default it signs its own ops-only token with WORKERS_JWT_PRIVATE_KEY). */
   mcp?: McpClient;
   /** The ops config; read from OPS_CONFIG (or the built-in default) when not given. */
   opsConfig?: OpsConfig;
@@ -43,7 +44,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
       url: env.MCP_SERVER_URL,
       clientName: 'mcp-financial-ops-workers',
       auth: {
-        mint: { secret: env.JWT_SECRET!, subject: 'ops-workers', scope: 'ops:admin ops:read', issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+        mint: { privateKey: env.WORKERS_JWT_PRIVATE_KEY, subject: 'ops-workers', scope: WORKER_SCOPES.join(' '), issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
       },
     });
 

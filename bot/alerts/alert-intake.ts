@@ -17,7 +17,10 @@ export interface AlertIntakeOptions {
   grafanaUrl?: string;
   /** The runbook's default priority for an alert name, used when labels say nothing. */
   runbookPriority?: (alertname: string) => Priority | undefined;
-  /** Called once when a notification opens a new incident (escalation starts here). */
+  /**
+   * Called when a notification opens a new incident (escalation starts here), and again by later deliveries
+   * until it succeeds once: it must be idempotent.
+   */
   onOpened?: (incidentId: string) => Promise<void>;
   /** Called once when Alertmanager resolves an incident. */
   onResolved?: (incidentId: string) => Promise<void>;
@@ -81,10 +84,21 @@ export function createAlertIntake(options: AlertIntakeOptions) {
       logger.info({ groupKey: payload.groupKey }, 'resolved notification for no open incident: nothing to do');
       return result;
     }
-    const incident = await store.get(result.incidentId);
-    if (result.created) {
-      metrics.incidentsOpened.inc({ priority: decision.priority });
-      await options.onOpened?.(result.incidentId);
+    if (result.created) metrics.incidentsOpened.inc({ priority: decision.priority });
+    // The steps after the ingest are idempotent and re-run by every delivery until recorded done: when one
+    // fails, the webhook answers 503, and Alertmanager's retry (which finds the incident already open) completes them.
+    await store.recordGroupLabels(result.incidentId, payload.groupLabels);
+    let incident = await store.get(result.incidentId);
+    if (incident && incident.state !== 'resolved' && !incident.openHandled) {
+      try {
+        await options.onOpened?.(result.incidentId);
+      } catch (err) {
+        // The webhook answers 503 and Alertmanager's retry runs it again.
+        metrics.escalationHookFailures.inc({ hook: 'opened' });
+        throw err;
+      }
+      await store.markOpenHandled(result.incidentId);
+      incident = { ...incident, openHandled: true };
     }
     if (result.resolvedNow && incident) {
       metrics.incidentsResolved.inc({ priority: incident.priority, by: 'alertmanager' });

@@ -38,6 +38,12 @@ export interface EscalationEngineOptions {
   now?: () => Date;
   /** Jobs run at once per process. @defaultValue 8 */
   concurrency?: number;
+  /**
+   * Asked when a snooze runs out, before the incident is triggered again: Alertmanager sends no resolved
+   * notification for alerts that resolved while silenced, so only its API knows. 'resolved' means the check
+   * closed the incident (nothing to re-trigger); anything else re-triggers it. Without it, a snooze end re-triggers.
+   */
+  checkSnoozeEnd?: (incidentId: string) => Promise<'resolved' | 'firing' | 'unknown'>;
 }
 
 /** BullMQ promotes delayed jobs a few ms early at most; more than this is a job that must wait. */
@@ -272,8 +278,19 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     else await snoozeOver(data.incidentId, new Date(data.dueAt), data.generation);
   }
 
-  /** The snooze ran out: the incident is triggered again (shown in its thread), and the chain starts over. */
+  /**
+   * The snooze ran out: if Alertmanager says its alerts stopped firing meanwhile, the incident is resolved;
+   * otherwise it is triggered again (shown in its thread), and the chain starts over.
+   */
   async function snoozeOver(id: string, until: Date, gen: number): Promise<void> {
+    // A stale job (of an earlier snooze, or of a plan a person has since changed) must change nothing,
+    // so the generation is checked before the store is touched.
+    const s = await state.read(id);
+    if (s.status !== 'paused' || s.gen !== gen) {
+      logger.debug({ incidentId: id, gen, current: s.gen, status: s.status }, 'stale snooze-end job: nothing to do');
+      return;
+    }
+    if (options.checkSnoozeEnd && (await options.checkSnoozeEnd(id)) === 'resolved') return;
     const ended = await store.transition(id, {
       from: ['snoozed'],
       to: 'triggered',

@@ -1,4 +1,6 @@
 import type { KnownBlock } from '@slack/web-api';
+import { matchersFilter } from '../../lib/alertmanager-silences';
+import { incidentMatchers } from './incident-matchers';
 import type { Incident } from './incident-store';
 
 /** Action ids of the buttons in an incident's root message. Listeners match on these. */
@@ -45,11 +47,9 @@ function links(incident: Incident): string[] {
   if (incident.runbookUrl) out.push(`<${incident.runbookUrl}|Runbook>`);
   if (incident.grafanaUrl) out.push(`<${incident.grafanaUrl}|Grafana>`);
   if (incident.externalURL) {
-    const matchers = Object.entries(incident.labels)
-      .filter(([k]) => k === 'alertname' || k === 'service' || k === 'job')
-      .map(([k, v]) => `${k}="${v}"`)
-      .join(',');
-    out.push(`<${incident.externalURL}/#/silences/new?filter=${encodeURIComponent(`{${matchers}}`)}|Silence>`);
+    // The same matchers a snooze silences with: every alert of the incident, not only the first.
+    const filter = matchersFilter(incidentMatchers(incident));
+    out.push(`<${incident.externalURL}/#/silences/new?filter=${encodeURIComponent(filter)}|Silence>`);
   }
   return out;
 }

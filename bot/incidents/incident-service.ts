@@ -3,7 +3,8 @@ import type { Logger } from '../../lib/logger';
 import type { OpsConfig } from '../../lib/ops-config';
 import { parseDuration } from '../../lib/duration';
 import { routeIncident } from '../../lib/ops-config-routing';
-import { matchersFor, type SilenceClient } from '../../lib/alertmanager-silences';
+import type { SilenceClient } from '../../lib/alertmanager-silences';
+import { incidentMatchers } from './incident-matchers';
 import type { IncidentNotifier } from './incident-notifier';
 import { SNOOZE_OPTIONS } from './incident-message';
 import type { Incident, IncidentState, IncidentStore, Priority } from './incident-store';
@@ -73,7 +74,8 @@ export function createIncidentService(options: IncidentServiceOptions) {
     try {
       await (options.escalation[name] as (id: string, until?: Date) => Promise<void>)(id, ...args);
     } catch (err) {
-      // Escalation trouble must not undo what the person did; it is logged and visible in metrics.
+      // Escalation trouble must not undo what the person did; it is logged and counted (escalation_hook_failures_total).
+      metrics.escalationHookFailures.inc({ hook: name });
       logger.error({ err, incidentId: id, hook: name }, 'escalation hook failed');
     }
   }
@@ -134,7 +136,7 @@ export function createIncidentService(options: IncidentServiceOptions) {
     // The silence comes first: if Alertmanager refuses, nothing changes here.
     let silenceId = '';
     if (options.silences) {
-      silenceId = await options.silences.create(matchersFor(incident.labels), until, actor.name, `Snoozed from Slack for ${incident.id} (${length})`);
+      silenceId = await options.silences.create(incidentMatchers(incident), until, actor.name, `Snoozed from Slack for ${incident.id} (${length})`);
     }
     const r = await store.transition(id, {
       from: ['triggered', 'acknowledged'],

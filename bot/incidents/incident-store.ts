@@ -16,6 +16,11 @@ export interface Incident {
   title: string;
   summary: string;
   labels: Record<string, string>;
+  /**
+   * Alertmanager's group labels (the route's `group_by` values): what selects every alert of this
+   * incident. Unset on incidents recorded before they were kept.
+   */
+  groupLabels?: Record<string, string>;
   generatorURL: string;
   runbookUrl: string;
   externalURL: string;
@@ -36,6 +41,8 @@ export interface Incident {
   snoozedUntil?: string;
   /** Alertmanager silence that backs a snooze. */
   silenceId?: string;
+  /** The steps after opening (escalation start) have run; until then every delivery re-runs them. */
+  openHandled?: boolean;
   /** Slack channel id and root message ts, once posted. */
   channel?: string;
   rootTs?: string;
@@ -255,6 +262,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
       title: h.title ?? '',
       summary: h.summary ?? '',
       labels: h.labels ? (JSON.parse(h.labels) as Record<string, string>) : {},
+      groupLabels: h.groupLabels ? (JSON.parse(h.groupLabels) as Record<string, string>) : undefined,
       generatorURL: h.generatorURL ?? '',
       runbookUrl: h.runbookUrl ?? '',
       externalURL: h.externalURL ?? '',
@@ -271,6 +279,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
       acknowledgedAt: h.acknowledgedAt || undefined,
       snoozedUntil: h.snoozedUntil || undefined,
       silenceId: h.silenceId || undefined,
+      openHandled: h.openHandled === '1' || undefined,
       channel: h.channel || undefined,
       rootTs: h.rootTs || undefined,
     };
@@ -281,6 +290,16 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     const won = await redis.hsetnx(keys.incident(id), 'rootTs', ts);
     if (won) await redis.multi().hset(keys.incident(id), 'channel', channel).set(keys.byRoot(channel, ts), id).exec();
     return won === 1;
+  }
+
+  /** Keeps the group labels of the notification that opened the incident (the first writer wins; later ones are the same group). */
+  async function recordGroupLabels(id: string, groupLabels: Record<string, string>): Promise<void> {
+    await redis.hsetnx(keys.incident(id), 'groupLabels', JSON.stringify(groupLabels));
+  }
+
+  /** Records that the steps after opening ran (see the intake). */
+  async function markOpenHandled(id: string): Promise<void> {
+    await redis.hset(keys.incident(id), 'openHandled', '1');
   }
 
   /** The incident whose root message is `ts` in `channel`, if any. */
@@ -341,7 +360,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     return redis.smembers(keys.open);
   }
 
-  return { ingest, get, transition, alerts, setRootMessage, byRootMessage, appendTimeline, timeline, openIds, openSummary, keys };
+  return { ingest, get, transition, alerts, setRootMessage, byRootMessage, recordGroupLabels, markOpenHandled, appendTimeline, timeline, openIds, openSummary, keys };
 }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;

@@ -24,6 +24,18 @@ const StoredOverrideSchema = z.object({
   }),
 });
 
+/*
+ * Adds an override and stretches the key's lifetime to cover it, never shortens it: in one step, so two
+ * overrides made at once cannot leave the key expiring with the shorter one (a read-then-write could).
+ */
+const ADD_LUA = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+local want = tonumber(ARGV[3])
+if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
+return 1
+`;
+
 export function overridesKey(prefix: string): string {
   return `${prefix}:oncall:overrides`;
 }
@@ -35,10 +47,8 @@ export function createOverrideStore({ redis, prefix }: { redis: Redis; prefix: s
   async function add(override: OnCallOverride, now: Date): Promise<void> {
     const endMs = new Date(override.to).getTime();
     const member = JSON.stringify({ id: crypto.randomUUID(), createdAt: now.getTime(), override });
-    const last = Number((await redis.zrange(key, -1, -1, 'WITHSCORES'))[1] ?? 0);
     // Relative to the caller's clock, so a drill or test clock and Redis agree on "over".
-    const ttlMs = Math.max(endMs, last) - now.getTime();
-    await redis.multi().zadd(key, endMs, member).pexpire(key, Math.max(1, ttlMs)).exec();
+    await redis.eval(ADD_LUA, 1, key, String(endMs), member, String(Math.max(1, endMs - now.getTime())));
   }
 
   /** Overrides not over at `now`, oldest first (the order whoIsOnCall expects: the last one wins). */

@@ -27,6 +27,8 @@ export interface SlackOutboxDeps {
   registry: Registry;
   /** Extra buttons for an incident's root message (its runbook's actions). */
   incidentButtons?: (incident: Incident) => Element[];
+  /** The fallback channel's id (ops config `channels.fallback`), for incidents whose own channel Slack refuses. */
+  fallbackChannel?: () => Promise<string | undefined>;
 }
 
 export interface IncidentSyncRequest {
@@ -60,7 +62,7 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
   }
 
   const metrics = createOutboxMetrics(deps.registry, async () => (await depthAndLanes())[0]);
-  const sender = createOutboxSender({ client: deps.client, store: deps.store, incidentButtons: deps.incidentButtons, redis, keys, config, metrics, logger });
+  const sender = createOutboxSender({ client: deps.client, store: deps.store, incidentButtons: deps.incidentButtons, redis, keys, config, metrics, logger, fallbackChannel: deps.fallbackChannel });
   const consumer = createOutboxConsumer({ connection: redis, prefix, config, producer, sender, logger });
 
   /**

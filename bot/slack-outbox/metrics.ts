@@ -36,6 +36,12 @@ export function createOutboxMetrics(registry: Registry, depth: () => Promise<num
       labelNames: ['method', 'error'],
       registers: [registry],
     }),
+    rootFallbacks: new Counter({
+      name: 'slack_root_fallbacks_total',
+      help: "Incident threads posted in the ops config's fallback channel because Slack refused their own channel, by Slack's error.",
+      labelNames: ['error'],
+      registers: [registry],
+    }),
     digested: new Counter({
       name: 'slack_outbox_digested_incidents_total',
       help: 'Incidents listed in a storm digest instead of getting a root message of their own.',

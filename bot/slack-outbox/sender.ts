@@ -61,7 +61,12 @@ export interface OutboxSenderDeps {
   config: SlackOutboxConfig;
   metrics: OutboxMetrics;
   logger: Logger;
+  /** Where a root goes when Slack refuses its channel for good (see FALLBACK_ERRORS). */
+  fallbackChannel?: () => Promise<string | undefined>;
 }
+
+/** Refusals that mean "this channel is not usable for us", not "this message is wrong": another channel can take it. */
+const FALLBACK_ERRORS = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'channel_is_archived']);
 
 /** Marker in a root or digest message's metadata: how a retry recognises its own earlier post. */
 const ROOT_EVENT = 'incident_root';
@@ -127,26 +132,48 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     if (!incident) return { result: 'drop', reason: 'incident_missing' };
     if (incident.rootTs) return { result: 'ok', ts: incident.rootTs };
     let ts = await earlierPost(channel, w, ROOT_EVENT, 'incident_id', incident.id);
-    if (ts) logger.warn({ incidentId: incident.id, ts }, 'root message of an interrupted attempt found in Slack: recording it, not posting again');
-    else {
-      const res = await call('chat.postMessage', () =>
+    let posted = channel;
+    const post = (to: string) =>
+      call('chat.postMessage', () =>
         client.chat.postMessage({
-          channel,
+          channel: to,
           text: incidentText(incident),
           blocks: renderIncidentBlocks(incident, deps.incidentButtons?.(incident)),
           unfurl_links: false,
           metadata: { event_type: ROOT_EVENT, event_payload: { incident_id: incident.id } },
         }),
       );
+    if (ts) logger.warn({ incidentId: incident.id, ts }, 'root message of an interrupted attempt found in Slack: recording it, not posting again');
+    else {
+      let res;
+      try {
+        res = await post(channel);
+      } catch (err) {
+        const fallback = await fallbackFor(err, channel);
+        if (!fallback) throw err;
+        const reason = (err as CallFailed).failure.kind === 'drop' ? (err as CallFailed).message : 'refused';
+        logger.error({ incidentId: incident.id, channel, fallback, reason }, "Slack refused the incident's channel; posting its thread in the fallback channel");
+        res = await post(fallback);
+        posted = fallback;
+        metrics.rootFallbacks.inc({ error: reason });
+        await store.appendTimeline(incident.id, { type: 'slack_channel_refused', channel, error: reason, fallback });
+      }
       ts = String(res.ts);
       observe('root', w.since);
     }
-    if (await store.setRootMessage(incident.id, channel, ts)) {
-      await store.appendTimeline(incident.id, { type: 'slack_thread_opened', channel, ts });
+    if (await store.setRootMessage(incident.id, posted, ts)) {
+      await store.appendTimeline(incident.id, { type: 'slack_thread_opened', channel: posted, ts });
     } else {
       logger.error({ incidentId: incident.id, ts }, 'another root message was recorded first: this one is extra');
     }
     return { result: 'ok', ts };
+  }
+
+  /** The fallback channel for a root Slack refused with `err` in `channel`, when there is one to try. */
+  async function fallbackFor(err: unknown, channel: string): Promise<string | undefined> {
+    if (!(err instanceof CallFailed) || err.failure.kind !== 'drop' || !FALLBACK_ERRORS.has(err.failure.reason)) return undefined;
+    const fallback = await deps.fallbackChannel?.().catch(() => undefined);
+    return fallback && fallback !== channel ? fallback : undefined;
   }
 
   async function updateIncident(w: PickedWrite): Promise<WriteOutcome> {
@@ -175,18 +202,23 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     if (!msg) return { result: 'drop', reason: 'invalid_message', consumed: 1 };
     let thread: string | undefined = w.thread || undefined;
     let text = msg.text;
+    // An incident's thread may live in the fallback channel (its own was refused): replies follow it there.
+    let target = channel;
     if (w.kind === 'incident' && w.mode === 'digest') text = labelled(msg);
-    else if (w.kind === 'incident') thread ??= (await store.get(w.lane))?.rootTs ?? msg.threadTs;
-    else thread = msg.threadTs;
+    else if (w.kind === 'incident') {
+      const incident = await store.get(w.lane);
+      thread ??= incident?.rootTs ?? msg.threadTs;
+      target = incident?.channel ?? channel;
+    } else thread = msg.threadTs;
     if (w.kind === 'incident' && !thread) return { result: 'drop', reason: 'no_thread', consumed: 1 };
     if (msg.file) return uploadFile(channel, thread, msg, text);
     if (msg.edit) return editMessage(msg.edit.of);
     const res = await call('chat.postMessage', () =>
-      client.chat.postMessage({ channel, thread_ts: thread, text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}), unfurl_links: false }),
+      client.chat.postMessage({ channel: target, thread_ts: thread, text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}), unfurl_links: false }),
     );
     observe('reply', msg.enqueuedAt);
     if (msg.editable && res.ts) {
-      await deps.redis.set(deps.keys.posted(msg.id), JSON.stringify({ channel: res.channel ?? channel, ts: res.ts }), 'EX', EDITABLE_TTL_S);
+      await deps.redis.set(deps.keys.posted(msg.id), JSON.stringify({ channel: res.channel ?? target, ts: res.ts }), 'EX', EDITABLE_TTL_S);
     }
     return { result: 'ok', consumed: 1 };
   }

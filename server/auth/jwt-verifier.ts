@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { CodedError, ErrorCode } from '../../lib/errors';
+import { workerKey } from '../../lib/worker-key';
 import { createTokenCache, type TokenCacheOptions } from './token-cache';
 
 /** Why a token was refused; the label of `jwt_validation_failures_total`. Keep this set small. */
@@ -30,6 +31,11 @@ export interface JwtVerifierConfig {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /**
+   * The workers' Ed25519 key (WORKERS_JWT_PUBLIC_KEY) and the scopes a token it signs may carry at most
+   * (WORKERS_JWT_SCOPES): an EdDSA token is checked against this key only, and one asking for more is refused.
+   */
+  workers?: { publicKey: string; scopes: readonly string[] };
   /** Allowed clock skew for exp/nbf. @defaultValue 30 */
   clockToleranceSec?: number;
   /**
@@ -51,6 +57,7 @@ export interface VerifiedToken {
 
 const HMAC_ALGS = ['HS256'];
 const ASYMMETRIC_ALGS = ['RS256', 'ES256'];
+const WORKER_ALGS = ['EdDSA'];
 
 /**
  * Verifies bearer JWTs. Algorithms are pinned per key source: an HS256 token
@@ -58,10 +65,11 @@ const ASYMMETRIC_ALGS = ['RS256', 'ES256'];
  * JWKS, so a token "signed" with the public key as an HMAC secret never passes.
  */
 export function createJwtVerifier(config: JwtVerifierConfig) {
-  if (!config.secret && !config.jwksUrl) throw new CodedError(ErrorCode.ConfigInvalid, 'JWT verifier needs a secret or a JWKS URL');
+  if (!config.secret && !config.jwksUrl && !config.workers) throw new CodedError(ErrorCode.ConfigInvalid, 'JWT verifier needs a secret or a JWKS URL');
   const secretKey = config.secret ? new TextEncoder().encode(config.secret) : undefined;
   const jwks = config.jwksUrl ? createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 }) : undefined;
-  const allowed = [...(secretKey ? HMAC_ALGS : []), ...(jwks ? ASYMMETRIC_ALGS : [])];
+  const workersKey = config.workers ? workerKey(config.workers.publicKey, 'public', 'WORKERS_JWT_PUBLIC_KEY') : undefined;
+  const allowed = [...(secretKey ? HMAC_ALGS : []), ...(jwks ? ASYMMETRIC_ALGS : []), ...(workersKey ? WORKER_ALGS : [])];
   const clockTolerance = config.clockToleranceSec ?? 30;
   const cache = config.cache === false ? undefined : createTokenCache<VerifiedToken>(config.cache);
 
@@ -81,8 +89,9 @@ export function createJwtVerifier(config: JwtVerifierConfig) {
       throw new JwtVerificationError('malformed', 'token is not a well-formed JWT');
     }
     if (!alg || !allowed.includes(alg)) throw new JwtVerificationError('alg', `algorithm "${alg ?? 'none'}" is not accepted`);
+    const byWorkers = WORKER_ALGS.includes(alg);
     const options = {
-      algorithms: HMAC_ALGS.includes(alg) ? HMAC_ALGS : ASYMMETRIC_ALGS,
+      algorithms: HMAC_ALGS.includes(alg) ? HMAC_ALGS : byWorkers ? WORKER_ALGS : ASYMMETRIC_ALGS,
       issuer: config.issuer,
       audience: config.audience,
       clockTolerance,
@@ -92,10 +101,15 @@ export function createJwtVerifier(config: JwtVerifierConfig) {
     try {
       payload = HMAC_ALGS.includes(alg)
         ? (await jwtVerify(token, secretKey!, options)).payload
-        : (await jwtVerify(token, jwks!, options)).payload;
+        : byWorkers
+          ? (await jwtVerify(token, workersKey!, options)).payload
+          : (await jwtVerify(token, jwks!, options)).payload;
     } catch (err) {
       throw classify(err);
     }
+    // The workers' key is an issuer restricted by scope: it may sign the ops scopes, nothing else.
+    const beyond = byWorkers ? scopesOf(payload).filter((s) => !config.workers!.scopes.includes(s)) : [];
+    if (beyond.length) throw new JwtVerificationError('issuer', `the workers' key may not grant ${beyond.join(' ')}`);
     // Frozen: a cached result is shared by every request that presents this token.
     return Object.freeze({
       subject: payload.sub!,

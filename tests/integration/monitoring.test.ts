@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { createMetricsRegistry } from '../../lib/metrics';
 import { MONITORING_DIR, renderMonitoring } from '../../monitoring/render';
 import { guidePromql } from '../helpers/seed';
 
@@ -220,6 +221,8 @@ function metricNamesIn(expr: string): string[] {
 /** Metric names our processes register: `name: '...'` in server/, bot/, workers/, lib/ (histograms add their series). */
 function exportedMetricNames(): Set<string> {
   const names = new Set<string>(['up']); // written by Prometheus for every target
+  // Every process's registry: prom-client's default process metrics and our process gauges.
+  for (const m of createMetricsRegistry({ service: 'test' }).getMetricsAsArray()) names.add(m.name);
   const walk = (dir: string): string[] =>
     fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
   for (const dir of ['server', 'bot', 'workers', 'lib']) {
@@ -275,6 +278,8 @@ describe('the seed’s PromQL', () => {
         'mcp_auth_failures_total',
         'jwt_validation_failures_total',
         'process_cpu_usage_percent',
+        'process_cpu_seconds_total',
+        'slack_outbox_refused_total',
       ]),
     );
     const missing = [...referenced].filter((n) => !exported.has(n)).sort();

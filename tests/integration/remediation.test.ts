@@ -16,7 +16,7 @@ import { startBotHarness, type BotHarness } from '../helpers/bot-harness';
 import { firingFor } from '../helpers/fixtures';
 import { eventually, freePort } from '../helpers/ports';
 import { TEST_REDIS_URL } from '../helpers/redis';
-import { startTestServer, TEST_SECRET, type TestServer } from './server-harness';
+import { startTestServer, TEST_WORKER_KEYS, type TestServer } from './server-harness';
 
 jest.setTimeout(90_000);
 
@@ -32,7 +32,7 @@ describe('automatic remediation: block the top offender, announce with Undo, at 
     const config = loadOpsConfig();
     h = await startBotHarness({ deps: { escalation: false, opsConfig: { ...config, remediation: { enabled: true, max_per_hour: 1, block_ttl: '1h' } } } });
     workers = createWorkersApp(
-      loadWorkersEnv({ REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: h.prefix, MCP_SERVER_URL: server.mcpUrl, JWT_SECRET: TEST_SECRET, WORKERS_METRICS_PORT: String(await freePort()) }),
+      loadWorkersEnv({ REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: h.prefix, MCP_SERVER_URL: server.mcpUrl, WORKERS_JWT_PRIVATE_KEY: TEST_WORKER_KEYS.privateKey, WORKERS_METRICS_PORT: String(await freePort()) }),
       { logger: silentLogger() },
     );
     await workers.start();

@@ -14,7 +14,7 @@ import { createBackends } from '../../server/backends';
 import { loadServerEnv } from '../../server/config';
 import { registerFinanceTools } from '../../server/tools/finance-tools';
 import { startBotHarness, WEBHOOK_TOKEN, type BotHarness } from '../helpers/bot-harness';
-import { startTestServer, TEST_SECRET, type TestServer } from './server-harness';
+import { startTestServer, TEST_SECRET, TEST_WORKER_KEYS, type TestServer } from './server-harness';
 
 /**
  * The routine's real parts: backend simulators and the real MCP server over
@@ -49,7 +49,7 @@ export async function startRoutineHarness(opsYaml: string, env: Record<string, s
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       REDIS_PREFIX: bot.prefix,
       MCP_SERVER_URL: server.mcpUrl,
-      JWT_SECRET: TEST_SECRET,
+      WORKERS_JWT_PRIVATE_KEY: TEST_WORKER_KEYS.privateKey,
       BOT_WEBHOOK_URL: `${bot.botUrl}/alertmanager/webhook`,
       ALERTMANAGER_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
       LOG_LEVEL: 'silent',

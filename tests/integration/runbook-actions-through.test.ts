@@ -16,7 +16,7 @@ import { loadWorkersEnv } from '../../workers/config';
 import { startBotHarness, type BotHarness } from '../helpers/bot-harness';
 import { alertmanagerFixture } from '../helpers/fixtures';
 import { eventually, freePort } from '../helpers/ports';
-import { startTestServer, TEST_SECRET, type TestServer } from './server-harness';
+import { startTestServer, TEST_SECRET, TEST_WORKER_KEYS, type TestServer } from './server-harness';
 
 jest.setTimeout(120_000);
 
@@ -36,7 +36,7 @@ describe('runbook actions from Slack to the worker and back (real bot, workers, 
     const env = loadWorkersEnv({
       REDIS_PREFIX: h.prefix,
       MCP_SERVER_URL: server.mcpUrl,
-      JWT_SECRET: TEST_SECRET,
+      WORKERS_JWT_PRIVATE_KEY: TEST_WORKER_KEYS.privateKey,
       WORKERS_METRICS_PORT: String(await freePort()),
       PROMETHEUS_URL: prometheus.url,
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',

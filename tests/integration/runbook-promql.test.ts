@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { createBotMetrics } from '../../bot/metrics';
+import { createOutboxMetrics } from '../../bot/slack-outbox/metrics';
 import { createMetricsRegistry, type Registry } from '../../lib/metrics';
 import { loadRunbooks } from '../../lib/runbook';
 import { createServerMetrics } from '../../server/metrics';
@@ -41,17 +42,19 @@ function metricNamesIn(expr: string): string[] {
   return [...names];
 }
 
-/** What the server, bot and workers registries expose, histogram series included, plus Prometheus's own `up`. */
+/** What the server, bot (its outbox included) and workers registries expose, histogram series included, plus Prometheus's own series. */
 async function exportedSeries(): Promise<Set<string>> {
   const registries: Registry[] = [];
   const server = createMetricsRegistry({ service: 'mcp-financial-server' });
   createServerMetrics(server, { breakers: () => [] });
   const bot = createMetricsRegistry({ service: 'bot' });
   createBotMetrics(bot);
+  createOutboxMetrics(bot, async () => 0);
   const workers = createMetricsRegistry({ service: 'workers' });
   createWorkerMetrics(workers);
   registries.push(server, bot, workers);
-  const names = new Set(['up']);
+  // Written by Prometheus itself: `up` for every target, `ALERTS` for every pending or firing alert.
+  const names = new Set(['up', 'ALERTS']);
   for (const registry of registries) {
     for (const metric of await registry.getMetricsAsJSON()) {
       names.add(metric.name);

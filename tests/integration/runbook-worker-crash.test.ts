@@ -19,7 +19,7 @@ import { startBotHarness, type BotHarness } from '../helpers/bot-harness';
 import { alertmanagerFixture } from '../helpers/fixtures';
 import { eventually, freePort } from '../helpers/ports';
 import { TEST_REDIS_URL } from '../helpers/redis';
-import { startTestServer, TEST_SECRET, type TestServer } from './server-harness';
+import { startTestServer, TEST_WORKER_KEYS, type TestServer } from './server-harness';
 
 jest.setTimeout(120_000);
 
@@ -107,7 +107,7 @@ describe('runbook worker killed with SIGKILL mid-action', () => {
       REDIS_URL: TEST_REDIS_URL,
       REDIS_PREFIX: h.prefix,
       MCP_SERVER_URL: server.mcpUrl,
-      JWT_SECRET: TEST_SECRET,
+      WORKERS_JWT_PRIVATE_KEY: TEST_WORKER_KEYS.privateKey,
       ALERTMANAGER_URL: proxy.url,
       WORKERS_METRICS_PORT: String(await freePort()),
     });

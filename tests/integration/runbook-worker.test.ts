@@ -20,7 +20,7 @@ import { startBotHarness, type BotHarness } from '../helpers/bot-harness';
 import { alertmanagerFixture } from '../helpers/fixtures';
 import { loadRunbooks } from '../../lib/runbook';
 import { eventually, freePort } from '../helpers/ports';
-import { startTestServer, TEST_SECRET, type TestServer } from './server-harness';
+import { startTestServer, TEST_WORKER_KEYS, type TestServer } from './server-harness';
 
 jest.setTimeout(90_000);
 
@@ -49,7 +49,7 @@ describe('runbook worker: every in-app action against the real MCP server, Prome
     const env = loadWorkersEnv({
       REDIS_PREFIX: h.prefix,
       MCP_SERVER_URL: server.mcpUrl,
-      JWT_SECRET: TEST_SECRET,
+      WORKERS_JWT_PRIVATE_KEY: TEST_WORKER_KEYS.privateKey,
       WORKERS_METRICS_PORT: String(await freePort()),
       PROMETHEUS_URL: prometheus.url,
       ALERTMANAGER_URL: alertmanager.url,

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { generateWorkerKeyPair } from '../../lib/worker-key';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -14,6 +15,8 @@ import { loadServerEnv, type ServerEnv } from '../../server/config';
 import { noBackends } from '../../server/mcp/no-backends';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
+/** The workers' Ed25519 pair every test server trusts (for the ops scopes only): workers under test sign with its private half. */
+export const TEST_WORKER_KEYS = generateWorkerKeyPair();
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface TestServer {
@@ -44,6 +47,7 @@ export async function startTestServer(
   const prefix = `test-${randomUUID()}`;
   const env = loadServerEnv({
     JWT_SECRET: TEST_SECRET,
+    WORKERS_JWT_PUBLIC_KEY: TEST_WORKER_KEYS.publicKey,
     SERVER_PORT: '0',
     REDIS_URL,
     REDIS_PREFIX: prefix,

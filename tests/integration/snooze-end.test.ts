@@ -37,4 +37,21 @@ describe('snooze end', () => {
     expect(new Date(ended[0]!.at!).getTime()).toBeGreaterThanOrEqual(until.getTime() - 50);
     expect((await engine.pending(id)).length).toBeGreaterThan(0);
   });
+
+  it('a stale snooze-end job (of an earlier plan) leaves the current snooze alone', async () => {
+    const id = await h.openIncident('P2');
+    await engine.opened(id);
+    const until = new Date(Date.now() + 3_600_000);
+    await h.setState(id, 'snoozed', { snoozedUntil: until.toISOString(), silenceId: 'current' });
+    await engine.snoozed(id, until);
+    const { gen } = await engine.inspect(id);
+    // A resume job of the plan before this one, due now: one still running when the plan changed, or a replica's late add.
+    const jobId = `stale-resume-${id}`;
+    await h.queue.add('resume', { kind: 'resume', incidentId: id, generation: gen - 1, dueAt: new Date().toISOString() }, { jobId });
+    await eventually(async () => (await h.queue.getJobState(jobId)) === 'completed', 10_000);
+
+    expect(await h.store.get(id)).toMatchObject({ state: 'snoozed', silenceId: 'current', snoozedUntil: until.toISOString() });
+    expect((await h.store.timeline(id)).filter((e) => e.type === 'snooze_ended')).toHaveLength(0);
+    expect((await engine.inspect(id)).status).toBe('paused');
+  });
 });

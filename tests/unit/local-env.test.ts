@@ -1,4 +1,4 @@
-import { buildLocalEnv } from '../../scripts/local-env';
+import { buildLocalEnv, envFor } from '../../scripts/local-env';
 import { BotEnvSchema } from '../../bot/config';
 import { ServerEnvSchema } from '../../server/config';
 import { WorkersEnvSchema } from '../../workers/config';
@@ -7,12 +7,17 @@ import { SandboxEnvSchema } from '../../sandbox/config';
 describe('npm start environment', () => {
   it('generates every unset secret, and the result satisfies every process', () => {
     const stack = buildLocalEnv({});
-    expect(stack.generated.sort()).toEqual(['ALERTMANAGER_WEBHOOK_TOKEN', 'BOT_API_TOKEN', 'JWT_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
+    expect(stack.generated.sort()).toEqual(['ALERTMANAGER_WEBHOOK_TOKEN', 'BOT_API_TOKEN', 'JWT_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'WORKERS_JWT_PRIVATE_KEY']);
     expect(stack.sandboxSlack).toBe(true);
     expect(stack.env.SLACK_API_URL).toBe('http://127.0.0.1:3100/api/');
     for (const schema of [BotEnvSchema, ServerEnvSchema, WorkersEnvSchema, SandboxEnvSchema]) {
       expect(schema.safeParse(stack.env).success).toBe(true);
     }
+    // Least privilege: the workers get their signing key and not the server's secret; nobody else gets the key.
+    expect(WorkersEnvSchema.safeParse(envFor('workers', stack.env)).success).toBe(true);
+    expect(envFor('workers', stack.env).JWT_SECRET).toBeUndefined();
+    for (const name of ['server', 'bot', 'sandbox']) expect(envFor(name, stack.env).WORKERS_JWT_PRIVATE_KEY).toBeUndefined();
+    expect(ServerEnvSchema.parse(envFor('server', stack.env)).WORKERS_JWT_PUBLIC_KEY).toBeTruthy();
   });
 
   it('never overrides what the user set, and a real Slack token alone means real Slack', () => {
@@ -21,7 +26,7 @@ describe('npm start environment', () => {
     expect(stack.env.JWT_SECRET).toBe('j'.repeat(32));
     expect(stack.sandboxSlack).toBe(false);
     expect(stack.env.SLACK_API_URL).toBeUndefined();
-    expect(stack.generated).toEqual(['ALERTMANAGER_WEBHOOK_TOKEN', 'BOT_API_TOKEN']);
+    expect(stack.generated).toEqual(['ALERTMANAGER_WEBHOOK_TOKEN', 'BOT_API_TOKEN', 'WORKERS_JWT_PRIVATE_KEY']);
   });
 
   it('generates fresh secrets per run', () => {

@@ -36,7 +36,7 @@ describe('the built-in default', () => {
 
   it('has the design defaults: channels, severity map, response times, local users', () => {
     const c = loadOpsConfig();
-    expect(c.channels).toEqual({ P1: 'ops-critical', P2: 'ops-critical', P3: 'ops-alerts', P4: 'ops-alerts', reports: 'ops-reports' });
+    expect(c.channels).toEqual({ P1: 'ops-critical', P2: 'ops-critical', P3: 'ops-alerts', P4: 'ops-alerts', reports: 'ops-reports', fallback: 'ops-critical' });
     expect(c.priority.severity_map).toEqual({ critical: 'P1', high: 'P2', warning: 'P3', info: 'P4' });
     expect(c.priority.response_times).toEqual({ P1: '15m', P2: '1h', P3: '4h', P4: 'next_business_day' });
     expect(roleOf(c, { id: 'U0ALICE' })).toBe('admin');

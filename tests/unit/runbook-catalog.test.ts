@@ -48,6 +48,8 @@ describe('runbooks and alert rules', () => {
         'BackendServiceDown', 'CircuitBreakerOpen', 'HighAuthFailureRate', 'HighCPUUsage', 'HighErrorRate', 'HighMemoryUsage',
         'HighResponseTime', 'JWTValidationFailures', 'MemoryExhaustionForecast', 'OpsComponentDown', 'RequestRateAboveBaseline',
         'ResponseTimeScalingThreshold', 'ServiceDown', 'SuspiciousRequestPatterns',
+        // The alert path's own.
+        'SlackPostsRefused', 'Watchdog',
       ].sort(),
     );
   });
