@@ -16,7 +16,7 @@ import { loadWorkersEnv } from '../../workers/config';
 import { startBotHarness, type BotHarness } from '../helpers/bot-harness';
 import { alertmanagerFixture } from '../helpers/fixtures';
 import { eventually, freePort } from '../helpers/ports';
-import { startTestServer, TEST_SECRET, TEST_WORKER_KEYS, type TestServer } from './server-harness';
+import { startTestServer, TEST_WORKER_KEYS, type TestServer } from './server-harness';
 
 jest.setTimeout(120_000);
 

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { createRunbookRouter } from '../../bot/actions/runbook-routes';
 import { ConfigError } from '../../lib/errors';
 import { listen, type RunningServer } from '../../lib/http';
-import { loadRunbooks, RUNBOOKS_DIR, RunbookSchema } from '../../lib/runbook';
+import { loadRunbooks, RULE_FREE_ALERTS, RUNBOOKS_DIR, RunbookSchema } from '../../lib/runbook';
 
 const RULES_FILE = path.join(__dirname, '..', '..', 'monitoring', 'rules', 'mcp-financial-server.yml');
 const runbooks = loadRunbooks();
@@ -68,8 +68,10 @@ describe('runbook routes', () => {
   it('every runbook_url in the alert rules answers 200 once its base is this server', async () => {
     const doc = parse(fs.readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; annotations?: { runbook_url?: string } }> }> };
     const urls = doc.groups.flatMap((g) => g.rules).flatMap((r) => (r.alert ? [r.annotations!.runbook_url!] : []));
-    // One per runbook file (the seed's 14 alerts and the alert path's own).
-    expect(urls).toHaveLength(fs.readdirSync(RUNBOOKS_DIR).filter((f) => f.endsWith('.yaml')).length);
+    // One per runbook file (the seed's 14 alerts and the alert path's own), except the alerts no rule
+    // raises (RULE_FREE_ALERTS: the routine's BackupFailed comes from the workers, not Prometheus).
+    const ruled = fs.readdirSync(RUNBOOKS_DIR).filter((f) => f.endsWith('.yaml') && !(f.replace(/\.yaml$/, '') in RULE_FREE_ALERTS));
+    expect(urls).toHaveLength(ruled.length);
     for (const url of urls) {
       const local = url.replace(/^.*?(?=\/runbooks\/)/, server.url);
       const res = await fetch(local);
