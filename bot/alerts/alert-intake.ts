@@ -6,6 +6,7 @@ import type { BotMetrics } from '../metrics';
 import { routeIncident } from '../../lib/ops-config-routing';
 import type { OpsConfig } from '../../lib/ops-config';
 import { decidePriority, type PriorityDecision } from '../incidents/priority';
+import { code } from '../../lib/slack-text';
 
 export interface AlertIntakeOptions {
   store: IncidentStore;
@@ -27,7 +28,7 @@ export interface AlertIntakeOptions {
 function describeTransitions(result: IngestResult): string {
   if (result.resolvedNow) return '✅ Resolved: every alert in this group is resolved (Alertmanager).';
   return result.transitions
-    .map((t) => (t.status === 'firing' ? `🔥 \`${t.alertname}\` is firing (${t.fingerprint})` : `✅ \`${t.alertname}\` resolved (${t.fingerprint})`))
+    .map((t) => (t.status === 'firing' ? `🔥 ${code(t.alertname)} is firing (${code(t.fingerprint)})` : `✅ ${code(t.alertname)} resolved (${code(t.fingerprint)})`))
     .join('\n');
 }
 

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { formatDuration } from '../../lib/duration';
+import { code, escapeMrkdwn } from '../../lib/slack-text';
 import type { Logger } from '../../lib/logger';
 import { NEXT_BUSINESS_DAY, type OpsConfig } from '../../lib/ops-config';
 import { formatNotifyTarget } from './escalation-policy';
@@ -141,7 +142,7 @@ export function createFiring(deps: FiringDeps) {
     const late = lagMs > LATE_NOTE_MS ? ` Late by ${formatDuration(Math.round(lagMs / 1000) * 1000)} (it came due while the engine was not running, or Slack was slow).` : '';
     return (
       `🔔 ${mention}: ${incident.id} is not acknowledged. Escalation step ${step.stepIndex + 1} of ${steps}, ` +
-      `round ${step.repeatRound + 1} of ${rounds} (policy \`${step.policy}\`, notifying ${who}).${late}`
+      `round ${step.repeatRound + 1} of ${rounds} (policy ${code(step.policy)}, notifying ${escapeMrkdwn(who)}).${late}`
     );
   }
 
