@@ -11,6 +11,16 @@
 export const SLACK_TEXT_MAX = 40_000;
 export const SLACK_SECTION_MAX = 3_000;
 
+/**
+ * Cuts a message text to Slack's 40,000 characters, saying so at the end: a
+ * long text is shortened where it is built, never refused (and so lost) later.
+ */
+export function clipMessage(text: string, max = SLACK_TEXT_MAX): string {
+  if (text.length <= max) return text;
+  const note = `\n… (clipped: ${text.length} characters in all)`;
+  return `${text.slice(0, max - note.length)}${note}`;
+}
+
 /** Escapes what Slack's parser reads as control sequences: `&`, `<`, `>` (Slack's own rule). */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

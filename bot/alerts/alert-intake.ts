@@ -24,12 +24,18 @@ export interface AlertIntakeOptions {
   onResolved?: (incidentId: string) => Promise<void>;
 }
 
+/** A reply lists this many alert changes; a storm of changes is summarised after them. */
+const TRANSITIONS_SHOWN = 50;
+
 /** What the thread says when alerts of an open incident change. */
 function describeTransitions(result: IngestResult): string {
   if (result.resolvedNow) return '✅ Resolved: every alert in this group is resolved (Alertmanager).';
-  return result.transitions
-    .map((t) => (t.status === 'firing' ? `🔥 ${code(t.alertname)} is firing (${code(t.fingerprint)})` : `✅ ${code(t.alertname)} resolved (${code(t.fingerprint)})`))
-    .join('\n');
+  const shown = result.transitions.slice(0, TRANSITIONS_SHOWN);
+  const more = result.transitions.length - shown.length;
+  const lines = shown
+    .map((t) => (t.status === 'firing' ? `🔥 ${code(t.alertname)} is firing (${code(t.fingerprint)})` : `✅ ${code(t.alertname)} resolved (${code(t.fingerprint)})`));
+  if (more > 0) lines.push(`… and ${more} more alerts changed (each one is on the incident's timeline)`);
+  return lines.join('\n');
 }
 
 function metaFor(payload: AlertmanagerWebhook, decision: PriorityDecision, config: OpsConfig, grafanaBase?: string): NewIncidentMeta {

@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
+import { clipMessage } from '../../lib/slack-text';
 import { OutboxMessageSchema, type OutboxKeys, type OutboxMessage } from '../../lib/slack-outbox';
 import { incidentText, renderIncidentBlocks } from '../incidents/incident-message';
 import type { Incident, IncidentStore } from '../incidents/incident-store';
@@ -166,7 +167,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     }
   }
 
-  const labelled = (msg: OutboxMessage) => (msg.incidentId ? `*${msg.incidentId}* · ${msg.text}` : msg.text);
+  const labelled = (msg: OutboxMessage) => clipMessage(msg.incidentId ? `*${msg.incidentId}* · ${msg.text}` : msg.text);
 
   async function reply(channel: string, w: PickedWrite): Promise<WriteOutcome> {
     const msg = parseMessage(w.messages[0]);
