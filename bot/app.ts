@@ -26,6 +26,7 @@ import { createOpsCommandRouter } from './commands/router';
 import { incidentVerbs } from './commands/incident-verbs';
 import type { OpsVerb } from './commands/types';
 import { createChannelResolver } from './incidents/slack-channels';
+import { createSlackRequestGuard } from './slack-request-guard';
 import { createOutboxWebClient, createSlackOutbox, type SlackOutboxConfigInput } from './slack-outbox';
 
 export interface BotDeps {
@@ -58,6 +59,8 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
 
   const web: Express = express();
   web.disable('x-powered-by');
+  // Before Bolt's receiver: it reads the body this guard has read.
+  if (!socketMode) web.use('/slack/events', createSlackRequestGuard({ signingSecret: env.SLACK_SIGNING_SECRET, logger }));
   const receiver = socketMode
     ? undefined
     : new ExpressReceiver({ signingSecret: env.SLACK_SIGNING_SECRET, endpoints: '/slack/events', app: web });
