@@ -111,6 +111,7 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     jwksUrl: env.JWT_JWKS_URL,
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
+    maxLifetimeSec: env.JWT_MAX_TOKEN_LIFETIME,
   });
   const resourceUrl = (req: Request) => env.MCP_RESOURCE_URL ?? `${req.protocol}://${req.get('host')}/mcp`;
   const resourceMetadataUrl = (req: Request) => {
