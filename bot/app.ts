@@ -146,6 +146,13 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     res.status(redisOk ? 200 : 503).json({ status: redisOk ? 'ok' : 'degraded', redis: redisOk, mode: socketMode ? 'socket' : 'http' });
   });
   web.get('/metrics', metricsHandler(registry));
+  // Last: whatever a route let through is answered in JSON, never Express's HTML page with a stack trace.
+  web.use((err: Error & { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) logger.error({ err }, 'bot request failed');
+    if (res.headersSent) return;
+    res.status(status).json({ ok: false, error: status === 500 ? 'internal_error' : 'bad_request' });
+  });
 
   let http: RunningServer | undefined;
 

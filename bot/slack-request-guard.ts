@@ -31,9 +31,12 @@ export function createSlackRequestGuard(options: { signingSecret: string; logger
   const refuse = (res: Response, status: number, error: string, message: string) => res.status(status).json({ ok: false, error, message });
 
   router.use(express.raw({ type: () => true, limit: BODY_LIMIT }));
-  router.use((err: Error & { type?: string }, _req: Request, res: Response, next: NextFunction) => {
+  router.use((err: Error & { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction) => {
     if (err.type === 'entity.too.large') return refuse(res, 413, 'too_large', 'body exceeds the limit');
-    if (err.type) return refuse(res, 400, 'invalid_body', 'the body could not be read');
+    if (err.type === 'encoding.unsupported') return refuse(res, 415, 'unsupported_encoding', 'unsupported Content-Encoding');
+    if (err.type || (typeof err.status === 'number' && err.status < 500)) {
+      return refuse(res, 400, 'invalid_body', 'the body could not be read (bad encoding or compression)');
+    }
     next(err);
   });
   router.use((req: Request, res: Response, next: NextFunction) => {

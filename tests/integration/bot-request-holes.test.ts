@@ -1,5 +1,5 @@
 import { signedSlackHeaders } from '../../lib/slack-signature';
-import { startBotHarness, SIGNING_SECRET, type BotHarness } from '../helpers/bot-harness';
+import { startBotHarness, SIGNING_SECRET, WEBHOOK_TOKEN, type BotHarness } from '../helpers/bot-harness';
 
 /**
  * Signed requests the bot must refuse cleanly: a payload without `user`
@@ -48,5 +48,20 @@ describe('signed Slack requests at the bot edge (real Bolt, real HTTP)', () => {
     expect(future.status).toBe(401);
     const past = await send(body, Date.now() - 6 * 60_000);
     expect(past.status).toBe(401);
+  });
+
+  it('a body that claims gzip but is not is a JSON 400 without a stack trace, on every route', async () => {
+    const garbage = Buffer.from('this is not gzip at all');
+    for (const [route, headers] of [
+      ['/alertmanager/webhook', { Authorization: `Bearer ${WEBHOOK_TOKEN}`, 'Content-Type': 'application/json' }],
+      ['/slack/events', { 'Content-Type': 'application/x-www-form-urlencoded' }],
+    ] as const) {
+      const res = await fetch(`${h.botUrl}${route}`, { method: 'POST', headers: { ...headers, 'Content-Encoding': 'gzip' }, body: garbage });
+      const text = await res.text();
+      expect({ route, status: res.status }).toEqual({ route, status: 400 });
+      expect(res.headers.get('content-type')).toMatch(/json/);
+      expect(text).not.toMatch(/<html|<pre>|\s+at \S+ \(/i);
+      expect(JSON.parse(text)).toMatchObject({ ok: false });
+    }
   });
 });
