@@ -178,6 +178,19 @@ if redis.call('HLEN', seenKey) > seenMax then
     end
   until cursor == '0'
 end
+-- Bound the episode's alert records the same way: past seenMax, resolved ones leave (the timeline keeps them;
+-- the counts are kept apart, so they stay right).
+if redis.call('HLEN', alertsKey) > seenMax then
+  local cursor = '0'
+  repeat
+    local r = redis.call('HSCAN', alertsKey, cursor, 'COUNT', 500)
+    cursor = r[1]
+    for i = 1, #r[2], 2 do
+      local p = redis.call('HGET', seenKey, r[2][i])
+      if not p or string.sub(p, 1, 9) == 'resolved|' then redis.call('HDEL', alertsKey, r[2][i]) end
+    end
+  until cursor == '0'
+end
 if firing < 0 then firing = 0 end
 if resolved < 0 then resolved = 0 end
 local changed = 0

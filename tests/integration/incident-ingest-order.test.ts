@@ -72,6 +72,12 @@ describe('ingest order: stale firing after resolve, resolve before firing (real 
     const seen = `${store.keys.openEpisode(p.receiver, p.groupKey)}:seen`;
     expect(await redis.hlen(seen)).toBeLessThanOrEqual(5000);
     expect(await redis.hget(seen, p.alerts[0]!.fingerprint)).toMatch(/^firing\|/);
+    // The episode's alert records are bounded too; the counts stay right.
+    expect(await redis.hlen(store.keys.alerts(r.incidentId))).toBeLessThanOrEqual(5000);
+    expect(Object.keys(await store.alerts(r.incidentId))).toContain(p.alerts[0]!.fingerprint);
+    const more = await store.ingest({ ...p, alerts: [{ ...p.alerts[0]!, fingerprint: 'beef01' }] }, meta);
+    expect(more.transitions).toHaveLength(1);
+    expect(await store.get(r.incidentId)).toMatchObject({ firing: 2, resolved: 6000 });
   });
 });
 
