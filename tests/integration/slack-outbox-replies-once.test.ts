@@ -73,3 +73,46 @@ describe('slack outbox: a reply whose post timed out after landing is not sent a
     expect(full.messages?.find((m) => m.ts === posted.ts)).toMatchObject({ metadata: { event_type: 'probe', event_payload: { a: 1 } } });
   });
 });
+
+describe('slack outbox: a digest-thread batch whose post timed out after landing is not sent again', () => {
+  let h: OutboxHarness;
+  let outbox: ReturnType<typeof createSlackOutbox>;
+  let notifier: ReturnType<typeof createIncidentNotifier>;
+
+  beforeAll(async () => {
+    const config = { retryBaseMs: 200, stormThresholdPerMinute: 1, digestSize: 5 };
+    h = await createOutboxHarness(config);
+    const client = createOutboxWebClient(TOKEN, h.apiUrl, 500);
+    outbox = createSlackOutbox(config, { redis: h.redis, prefix: h.prefix, client, store: h.store, logger: silentLogger(), registry: new Registry() });
+    notifier = createIncidentNotifier({ store: h.store, resolveChannel: createChannelResolver(client), channelFor: () => 'ops-alerts', logger: silentLogger(), outbox });
+    await outbox.start();
+  });
+  afterAll(async () => {
+    await h.sandbox.clearFaults();
+    await outbox.close();
+    await h.close();
+  });
+
+  it('replies of digested incidents appear once each in the digest thread', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const id = await h.openIncident('outbox-10', 'P3');
+      ids.push(id);
+      await notifier.sync(id);
+    }
+    expect(await outbox.idle(20_000)).toBe(true);
+    const [first, , last] = await Promise.all(ids.map(async (id) => (await h.store.get(id))!));
+    // The first got a root of its own; the last is a line of the digest, whose thread is its thread.
+    expect(last!.rootTs).toBeDefined();
+    expect(last!.rootTs).not.toBe(first!.rootTs);
+    const digestTs = last!.rootTs!;
+    const digestedId = last!.id;
+    await h.sandbox.setFaults([{ method: 'chat.postMessage', count: 1, hangMs: 3000 }]);
+    await notifier.postReply((await h.store.get(digestedId))!, 'acknowledged A');
+    await notifier.postReply((await h.store.get(digestedId))!, 'acknowledged B');
+    expect(await outbox.idle(20_000)).toBe(true);
+    const thread = (await h.sandbox.replies('outbox-10', digestTs)).slice(1).map((m) => m.text).join('\n');
+    expect(thread.match(/acknowledged A/g)).toHaveLength(1);
+    expect(thread.match(/acknowledged B/g)).toHaveLength(1);
+  });
+});
