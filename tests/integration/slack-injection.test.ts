@@ -90,6 +90,12 @@ describe('hostile alerts and notes through the real bot reach Slack escaped', ()
 
     await h.sandbox.click({ user: 'bob', channel: 'ops-critical', ts: root.ts, action_id: 'incident_ack' });
     await eventually(async () => (await h.sandbox.replies('ops-critical', root.ts)).find((m) => m.text.includes('Acknowledged by')), 10_000);
+    // Command answers that show the incident are escaped too.
+    for (const verb of [`status ${id}`, 'incidents']) {
+      const answer = JSON.stringify((await h.sandbox.command({ user: 'alice', channel: 'ops-critical', command: '/ops', text: verb })).body);
+      expect(answer).toContain(id);
+      expect(answer).not.toMatch(/<!channel>|<!here>|<http:\/\/evil/);
+    }
     await h.sandbox.command({ user: 'bob', channel: 'ops-critical', command: '/ops', text: `resolve ${id} ${HOSTILE}` });
     await eventually(async () => (await h.sandbox.replies('ops-critical', root.ts)).find((m) => m.text.includes('Resolved by')), 10_000);
     expect(await h.bot.outbox.idle(20_000)).toBe(true);
