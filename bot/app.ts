@@ -44,6 +44,7 @@ import { createOpsCommandRouter } from './commands/router';
 import { incidentVerbs } from './commands/incident-verbs';
 import type { OpsVerb } from './commands/types';
 import { createChannelResolver } from './incidents/slack-channels';
+import { createSlackRequestGuard } from './slack-request-guard';
 import { createOutboxWebClient, createSlackOutbox, type SlackOutboxConfigInput } from './slack-outbox';
 
 export interface BotDeps {
@@ -80,6 +81,8 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
 
   const web: Express = express();
   web.disable('x-powered-by');
+  // Before Bolt's receiver: it reads the body this guard has read.
+  if (!socketMode) web.use('/slack/events', createSlackRequestGuard({ signingSecret: env.SLACK_SIGNING_SECRET, logger }));
   const receiver = socketMode
     ? undefined
     : new ExpressReceiver({ signingSecret: env.SLACK_SIGNING_SECRET, endpoints: '/slack/events', app: web });
@@ -248,6 +251,13 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     res.status(redisOk ? 200 : 503).json({ status: redisOk ? 'ok' : 'degraded', redis: redisOk, mode: socketMode ? 'socket' : 'http' });
   });
   web.get('/metrics', metricsHandler(registry));
+  // Last: whatever a route let through is answered in JSON, never Express's HTML page with a stack trace.
+  web.use((err: Error & { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) logger.error({ err }, 'bot request failed');
+    if (res.headersSent) return;
+    res.status(status).json({ ok: false, error: status === 500 ? 'internal_error' : 'bad_request' });
+  });
 
   const retention = createIncidentRetention({ redis, prefix: env.REDIS_PREFIX, config: config.retention, logger, registry });
 

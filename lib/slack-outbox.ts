@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { QueueName } from './contracts';
 import { ValidationError } from './errors';
 import type { Logger } from './logger';
+import { clipMessage } from './slack-text';
 
 /**
  * The producer side of the Slack outbox: every Slack write of the product (bot
@@ -253,7 +254,8 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
 
   /** A reply in a thread (or a plain message when no thread is given). Returns the outbox message id. */
   async function reply(input: OutboxReplyInput): Promise<string> {
-    const parsed = OutboxReplyInputSchema.safeParse(input);
+    // A long text is clipped (and says so), not refused: a runbook's output must not vanish.
+    const parsed = OutboxReplyInputSchema.safeParse(typeof input?.text === 'string' ? { ...input, text: clipMessage(input.text) } : input);
     if (!parsed.success) throw invalid('message', parsed.error);
     const data = parsed.data;
     const message: OutboxMessage = {

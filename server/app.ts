@@ -116,6 +116,7 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     workers: env.WORKERS_JWT_PUBLIC_KEY ? { publicKey: env.WORKERS_JWT_PUBLIC_KEY, scopes: env.WORKERS_JWT_SCOPES } : undefined,
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
+    maxLifetimeSec: env.JWT_MAX_TOKEN_LIFETIME,
   });
   const resourceUrl = (req: Request) => env.MCP_RESOURCE_URL ?? `${req.protocol}://${req.get('host')}/mcp`;
   const resourceMetadataUrl = (req: Request) => {

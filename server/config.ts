@@ -24,6 +24,8 @@ export const ServerEnvSchema = z
       .default(WORKER_SCOPES.join(' '))
       .transform((v) => v.split(/\s+/).filter(Boolean))
       .refine((scopes) => scopes.every(isKnownScope), 'unknown scope (see lib/scopes.ts)'),
+    /** Longest token lifetime accepted (exp - iat), in seconds; a token issued in the future is refused too. */
+    JWT_MAX_TOKEN_LIFETIME: positiveInt(86_400),
     ACCOUNT_SERVICE_URL: httpUrl().default('http://127.0.0.1:4001'),
     TRANSACTION_SERVICE_URL: httpUrl().default('http://127.0.0.1:4002'),
     HTTP_POOL_SIZE: positiveInt(20),

@@ -7,6 +7,7 @@ import { QueueName, RunbookActionJobSchema, type RunbookActionJob, type RunbookA
 import type { Logger } from '../lib/logger';
 import type { McpClient } from '../lib/mcp-client';
 import type { SlackOutboxProducer } from '../lib/slack-outbox';
+import { escapeMrkdwn } from '../lib/slack-text';
 import { createActionJournal } from './actions/journal';
 import { releaseActionLock } from './actions/lock';
 import type { PlatformDriver } from './drivers/types';
@@ -66,7 +67,8 @@ export function replyText(outcome: ActionOutcome): string {
   const parts = [outcome.summary];
   if (outcome.body) parts.push(outcome.body);
   if (outcome.detail) {
-    const detail = outcome.detail.replace(/```/g, 'ˋˋˋ');
+    // Tool output and PromQL answers come from other systems: escaped, and unable to close the block early.
+    const detail = escapeMrkdwn(outcome.detail.replace(/```/g, 'ˋˋˋ'));
     parts.push(`\`\`\`${detail.length > 3500 ? `${detail.slice(0, 3500)}\n…` : detail}\`\`\``);
   }
   return parts.join('\n');

@@ -6,6 +6,7 @@ import type { BotMetrics } from '../metrics';
 import { routeIncident } from '../../lib/ops-config-routing';
 import type { OpsConfig } from '../../lib/ops-config';
 import { decidePriority, type PriorityDecision } from '../incidents/priority';
+import { code } from '../../lib/slack-text';
 
 export interface AlertIntakeOptions {
   store: IncidentStore;
@@ -26,12 +27,18 @@ export interface AlertIntakeOptions {
   onResolved?: (incidentId: string) => Promise<void>;
 }
 
+/** A reply lists this many alert changes; a storm of changes is summarised after them. */
+const TRANSITIONS_SHOWN = 50;
+
 /** What the thread says when alerts of an open incident change. */
 function describeTransitions(result: IngestResult): string {
   if (result.resolvedNow) return '✅ Resolved: every alert in this group is resolved (Alertmanager).';
-  return result.transitions
-    .map((t) => (t.status === 'firing' ? `🔥 \`${t.alertname}\` is firing (${t.fingerprint})` : `✅ \`${t.alertname}\` resolved (${t.fingerprint})`))
-    .join('\n');
+  const shown = result.transitions.slice(0, TRANSITIONS_SHOWN);
+  const more = result.transitions.length - shown.length;
+  const lines = shown
+    .map((t) => (t.status === 'firing' ? `🔥 ${code(t.alertname)} is firing (${code(t.fingerprint)})` : `✅ ${code(t.alertname)} resolved (${code(t.fingerprint)})`));
+  if (more > 0) lines.push(`… and ${more} more alerts changed (each one is on the incident's timeline)`);
+  return lines.join('\n');
 }
 
 function metaFor(payload: AlertmanagerWebhook, decision: PriorityDecision, config: OpsConfig, grafanaBase?: string): NewIncidentMeta {

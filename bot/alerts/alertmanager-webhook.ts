@@ -69,6 +69,11 @@ export function createAlertmanagerWebhookRouter(options: AlertmanagerWebhookOpti
   router.use('/alertmanager/webhook', (err: Error & { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
     if (err.type === 'entity.too.large') return reply(res, 413, { ok: false, error: 'too_large', message: 'body exceeds the limit' });
     if (err.type === 'entity.parse.failed') return reply(res, 400, { ok: false, error: 'invalid_json', message: err.message });
+    if (err.type === 'encoding.unsupported') return reply(res, 415, { ok: false, error: 'unsupported_encoding', message: 'unsupported Content-Encoding' });
+    // A body that cannot be read (bad gzip, a cut connection): the client's fault, said in JSON, never a stack trace.
+    if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+      return reply(res, 400, { ok: false, error: 'invalid_body', message: 'the body could not be read (bad encoding or compression)' });
+    }
     next(err);
   });
 

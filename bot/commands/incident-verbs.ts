@@ -1,4 +1,5 @@
 import { isCodedError } from '../../lib/errors';
+import { escapeMrkdwn } from '../../lib/slack-text';
 import type { Incident, IncidentStore, Priority } from '../incidents/incident-store';
 import type { IncidentService } from '../incidents/incident-service';
 import { SNOOZE_CHOICES } from '../incidents/incident-service';
@@ -62,7 +63,7 @@ export function incidentVerbs({ service, store, slackUrl }: IncidentVerbDeps): O
         incidents.sort((a, b) => a.priority.localeCompare(b.priority) || a.createdAt.localeCompare(b.createdAt));
         const url = await slackUrl();
         const lines = incidents.map(
-          (i) => `• *${i.priority}* ${threadLink(i, url)} ${i.title} · ${i.state} · ${age(i.createdAt, ctx.now)} · ${i.owner ? `owner <@${i.owner}>` : 'no owner'}`,
+          (i) => `• *${i.priority}* ${threadLink(i, url)} ${escapeMrkdwn(i.title)} · ${i.state} · ${age(i.createdAt, ctx.now)} · ${i.owner ? `owner <@${i.owner}>` : 'no owner'}`,
         );
         return ephemeral(`*Open incidents (${incidents.length})*\n${lines.join('\n')}`);
       },
@@ -76,7 +77,7 @@ export function incidentVerbs({ service, store, slackUrl }: IncidentVerbDeps): O
         if (!i) return ephemeral(`⚠️ ${id} does not exist`);
         const url = await slackUrl();
         return ephemeral(
-          `*${i.id}* ${threadLink(i, url)} · *${i.priority}* (${i.priorityRule}) · ${i.state}\n${i.title}: ${i.summary}\n` +
+          `*${i.id}* ${threadLink(i, url)} · *${i.priority}* (${escapeMrkdwn(i.priorityRule)}) · ${i.state}\n${escapeMrkdwn(i.title)}: ${escapeMrkdwn(i.summary)}\n` +
             `Alerts: ${i.firing} firing, ${i.resolved} resolved · policy ${i.policy || '—'} · owner ${i.owner ? `<@${i.owner}>` : '—'}`,
         );
       }),

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
 import { formatDuration } from '../../lib/duration';
+import { escapeMrkdwn } from '../../lib/slack-text';
 import { asCodedError, ErrorCode } from '../../lib/errors';
 import type { OnCallOverride, OpsConfig } from '../../lib/ops-config';
 import { createOverrideStore } from '../oncall/oncall-overrides';
@@ -52,8 +53,8 @@ function span(ms: number): string {
 }
 
 function describeOverride(o: OnCallOverride, zone: string): string {
-  const extras = [o.reason ? `"${o.reason}"` : '', o.by ? `set by ${o.by}` : ''].filter(Boolean).join(', ');
-  return `*${o.user}* from ${when(new Date(o.from), zone)} to ${when(new Date(o.to), zone)}${extras ? ` (${extras})` : ''}`;
+  const extras = [o.reason ? `"${escapeMrkdwn(o.reason)}"` : '', o.by ? `set by ${escapeMrkdwn(o.by)}` : ''].filter(Boolean).join(', ');
+  return `*${escapeMrkdwn(o.user)}* from ${when(new Date(o.from), zone)} to ${when(new Date(o.to), zone)}${extras ? ` (${extras})` : ''}`;
 }
 
 /** `/ops oncall`: who is on call now (until when), who is next, and the overrides in force or coming. */
@@ -101,11 +102,11 @@ export async function handleOncallOverride(ctx: OncallCommandContext, args: read
   }
   await createOverrideStore({ redis: ctx.redis, prefix: ctx.prefix }).add(override, at);
   const zone = ctx.config.oncall.rotation.timezone;
-  const mention = /^<@[A-Z0-9]+(\|[^>]+)?>$/.test(user) ? user : `*${override.user}*`;
+  const mention = /^<@[A-Z0-9]+(\|[^>]+)?>$/.test(user) ? user : `*${escapeMrkdwn(override.user)}*`;
   return {
     text:
       `🔁 ${mention} is on call (primary) from now until ${when(new Date(override.to), zone)} (${duration})` +
-      `${reason ? `: ${reason}` : ''}. Set by <@${ctx.userId}>. Escalations page them from now on.`,
+      `${reason ? `: ${escapeMrkdwn(reason)}` : ''}. Set by <@${ctx.userId}>. Escalations page them from now on.`,
     response_type: 'in_channel',
   };
 }

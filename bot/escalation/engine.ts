@@ -9,7 +9,7 @@ import { formatNotifyTarget } from './escalation-policy';
 import type { Incident, IncidentStore } from '../incidents/incident-store';
 import type { IncidentNotifier } from '../incidents/incident-notifier';
 import { assertTimeScale, responseDeadline } from '../incidents/priority';
-import { createFiring } from './firing';
+import { claimLeaseMs, createFiring } from './firing';
 import { createEscalationMetrics } from './metrics';
 import { createOverrideStore } from '../oncall/oncall-overrides';
 import { BACKOFF_TYPE, createScheduler, escalationBackoff, type ChainPlan } from './scheduler';
@@ -90,6 +90,7 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     metrics: createEscalationMetrics(options.registry),
     logger,
     now,
+    leaseMs: claimLeaseMs(timeScale),
   });
   let worker: Worker<EscalationJob> | undefined;
 
@@ -273,8 +274,10 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
       await job.moveToDelayed(dueMs, token);
       throw new DelayedError();
     }
-    if (data.kind === 'step') await firing.fireStep(data.incidentId, data.generation, data.stepId);
-    else if (data.kind === 'sla') await firing.fireSla(data.incidentId, data.generation);
+    // The claim names this run of the job: a later run of the same job (after a stall) may take it over.
+    const run = { jobId: String(job.id ?? ''), lockToken: token ?? '' };
+    if (data.kind === 'step') await firing.fireStep(data.incidentId, data.generation, data.stepId, run);
+    else if (data.kind === 'sla') await firing.fireSla(data.incidentId, data.generation, run);
     else await snoozeOver(data.incidentId, new Date(data.dueAt), data.generation);
   }
 

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { formatDuration } from '../../lib/duration';
+import { code, escapeMrkdwn } from '../../lib/slack-text';
 import type { Logger } from '../../lib/logger';
 import { NEXT_BUSINESS_DAY, type OpsConfig } from '../../lib/ops-config';
 import { formatNotifyTarget } from './escalation-policy';
@@ -19,8 +20,22 @@ import { resolveTarget, type UserResolver, type UsergroupResolver } from './targ
  * twice.
  */
 
-/** A claim is held this long while posting; a crash mid-post frees it for the retry. */
+/**
+ * A claim is held this long while posting (scaled by ESCALATION_TIME_SCALE, at
+ * least 5 s): the backstop for a holder that died. The usual way out of a
+ * crash is quicker: BullMQ notices the dead run's job stalled (lock 5 s, check
+ * every 2 s) and runs it again, and that run takes the dead run's claim over.
+ */
 const LEASE_MS = 120_000;
+const MIN_LEASE_MS = 5_000;
+
+export const claimLeaseMs = (timeScale: number): number => Math.max(MIN_LEASE_MS, Math.round(LEASE_MS * timeScale));
+
+/** Which run of which BullMQ job is firing: the job id and that run's lock token. */
+export interface JobRun {
+  jobId: string;
+  lockToken: string;
+}
 /** Past this lag a step says it is late and why. */
 const LATE_NOTE_MS = 2_000;
 
@@ -44,10 +59,16 @@ export interface FiringDeps {
   metrics: EscalationMetrics;
   logger: Logger;
   now: () => Date;
+  /** How long a claim holds (see claimLeaseMs). @defaultValue 120000 */
+  leaseMs?: number;
 }
 
 export function createFiring(deps: FiringDeps) {
   const { config, store, state, logger, metrics } = deps;
+  const leaseMs = deps.leaseMs ?? LEASE_MS;
+
+  /** A claim token that names the run holding it: `<job id>|<lock token>|<random>`. */
+  const tokenFor = (run: JobRun | undefined) => (run?.jobId ? `${run.jobId}|${run.lockToken}|${crypto.randomUUID()}` : crypto.randomUUID());
 
   /**
    * Posts `text` once: claims the marker, hands the reply to the notifier under a stable `dedupeId` (so a retry
@@ -62,11 +83,13 @@ export function createFiring(deps: FiringDeps) {
     done: () => Promise<boolean>,
     release: (token: string) => Promise<void>,
     text: () => Promise<string>,
+    run?: JobRun,
   ): Promise<boolean> {
-    const token = crypto.randomUUID();
+    const token = tokenFor(run);
     const outcome = await claim(token);
+    if (outcome === 'reclaimed') logger.warn({ incidentId: incident.id, dedupeId }, 'escalation: took over the claim of a run that stalled (its process died)');
     if (outcome === 'busy') throw new RetryLaterError(`${incident.id}: another worker is posting this`);
-    if (outcome !== 'ok') {
+    if (outcome !== 'ok' && outcome !== 'reclaimed') {
       logger.debug({ incidentId: incident.id, outcome }, 'escalation job no longer called for');
       return false;
     }
@@ -85,7 +108,7 @@ export function createFiring(deps: FiringDeps) {
     return snoozeOver ? ['triggered', 'snoozed'] : ['triggered'];
   }
 
-  async function fireStep(incidentId: string, gen: number, stepId: string): Promise<void> {
+  async function fireStep(incidentId: string, gen: number, stepId: string, run?: JobRun): Promise<void> {
     const current = await state.read(incidentId);
     if (current.gen !== gen || current.status !== 'running' || !current.anchor || !current.policy) return;
     const incident = await store.get(incidentId);
@@ -119,7 +142,7 @@ export function createFiring(deps: FiringDeps) {
     const posted = await postOnce(
       incident,
       `${incidentId}-g${gen}-${stepId}`,
-      (token) => state.claim(incidentId, CHAIN, expect, stepId, token, LEASE_MS),
+      (token) => state.claim(incidentId, CHAIN, expect, stepId, token, leaseMs, run ? `${run.jobId}|` : ''),
       () => state.markDone(incidentId, gen, stepId, { key: store.keys.timeline(incidentId), entry: timelineEntry() }),
       (token) => state.release(incidentId, gen, stepId, token),
       async () => {
@@ -127,6 +150,7 @@ export function createFiring(deps: FiringDeps) {
         target = await resolveTarget(step.notify, { ...deps, now, overrides });
         return stepText(incident, step, target.mention, target.describe, lagMs);
       },
+      run,
     );
     if (!posted) return;
     metrics.stepsFired.inc({ policy: step.policy, notify });
@@ -141,11 +165,11 @@ export function createFiring(deps: FiringDeps) {
     const late = lagMs > LATE_NOTE_MS ? ` Late by ${formatDuration(Math.round(lagMs / 1000) * 1000)} (it came due while the engine was not running, or Slack was slow).` : '';
     return (
       `🔔 ${mention}: ${incident.id} is not acknowledged. Escalation step ${step.stepIndex + 1} of ${steps}, ` +
-      `round ${step.repeatRound + 1} of ${rounds} (policy \`${step.policy}\`, notifying ${who}).${late}`
+      `round ${step.repeatRound + 1} of ${rounds} (policy ${code(step.policy)}, notifying ${escapeMrkdwn(who)}).${late}`
     );
   }
 
-  async function fireSla(incidentId: string, gen: number): Promise<void> {
+  async function fireSla(incidentId: string, gen: number, run?: JobRun): Promise<void> {
     const current = await state.read(incidentId);
     if (current.slaGen !== gen || current.slaStatus !== 'pending' || !current.slaDueAt) return;
     const incident = await store.get(incidentId);
@@ -162,10 +186,11 @@ export function createFiring(deps: FiringDeps) {
     const posted = await postOnce(
       incident,
       `${incidentId}-sla${gen}`,
-      (token) => state.claim(incidentId, SLA, expect, 'sla', token, LEASE_MS),
+      (token) => state.claim(incidentId, SLA, expect, 'sla', token, leaseMs, run ? `${run.jobId}|` : ''),
       () => state.markDone(incidentId, gen, 'sla', { key: store.keys.timeline(incidentId), entry: { at: new Date().toISOString(), ...entry } }),
       (token) => state.release(incidentId, gen, 'sla', token),
       async () => `⏱️ SLA breached: ${priority} response time ${responseTime} exceeded`,
+      run,
     );
     if (!posted) return;
     await state.transition(incidentId, SLA, { from: ['pending'], expectGen: gen, fields: { slaStatus: 'breached' }, bump: false });

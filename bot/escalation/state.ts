@@ -63,7 +63,12 @@ return {1, gen, status}
  * "done" is final; a lease that outlives a crashed process expires, so a
  * retry can claim it again rather than lose the step. A marker that already
  * holds the caller's token is its own claim (ioredis re-sent the command after
- * a Redis restart, and Redis had run it): 'ok', not 'busy'.
+ * a Redis restart, and Redis had run it): 'ok', not 'busy'. A marker held by
+ * another run of the same BullMQ job (ARGV[8], the job's prefix of the token)
+ * belongs to a run that lost its job lock: BullMQ hands a job to a new run only
+ * once the old one stalled (its process died or froze) or ended. That claim is
+ * taken over ('reclaimed') instead of waiting out the lease; a frozen old run
+ * that wakes up posts nothing twice (the outbox dedupes by the step's id).
  */
 const CLAIM_LUA = `
 local stateKey, incidentKey, marker = KEYS[1], KEYS[2], KEYS[3]
@@ -80,6 +85,11 @@ if redis.call('SET', marker, ARGV[6], 'NX', 'PX', ARGV[7]) then return 'ok' end
 local held = redis.call('GET', marker)
 if held == 'done' then return 'done' end
 if held == ARGV[6] then return 'ok' end
+local job = ARGV[8] or ''
+if job ~= '' and string.sub(held, 1, #job) == job then
+  redis.call('SET', marker, ARGV[6], 'PX', ARGV[7])
+  return 'reclaimed'
+end
 return 'busy'
 `;
 
@@ -100,7 +110,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-export type ClaimOutcome = 'ok' | 'stale' | 'missing' | 'done' | 'busy' | `state:${string}`;
+export type ClaimOutcome = 'ok' | 'reclaimed' | 'stale' | 'missing' | 'done' | 'busy' | `state:${string}`;
 
 export interface TransitionRequest {
   /** Statuses the clock must be in ('none': never set). */
@@ -166,6 +176,8 @@ export function createEscalationState({ redis, prefix }: { redis: Redis; prefix:
     what: string,
     token: string,
     leaseMs: number,
+    /** `<job id>|`: a claim of an earlier run of this job is taken over. '' for none. */
+    jobPrefix = '',
   ): Promise<ClaimOutcome> {
     return (await redis.eval(
       CLAIM_LUA,
@@ -180,6 +192,7 @@ export function createEscalationState({ redis, prefix }: { redis: Redis; prefix:
       JSON.stringify(expect.incidentStates),
       token,
       String(leaseMs),
+      jobPrefix,
     )) as ClaimOutcome;
   }
 

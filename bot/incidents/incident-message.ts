@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/web-api';
 import { matchersFilter } from '../../lib/alertmanager-silences';
 import { incidentMatchers } from './incident-matchers';
+import { clip, escapeMrkdwn, link, safeUrl, SLACK_SECTION_MAX } from '../../lib/slack-text';
 import type { Incident } from './incident-store';
 
 /** Action ids of the buttons in an incident's root message. Listeners match on these. */
@@ -31,34 +32,24 @@ const STATE_LABEL: Record<string, string> = {
 
 type Block = KnownBlock;
 
-/** Slack caps: header 150 chars, section text 3000. Truncate rather than be refused. */
-export function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-/** Slack mrkdwn needs &, < and > escaped in user-provided text. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+export { clip, escapeMrkdwn } from '../../lib/slack-text';
 
 function links(incident: Incident): string[] {
-  const out: string[] = [];
-  if (incident.generatorURL) out.push(`<${incident.generatorURL}|Source>`);
-  if (incident.runbookUrl) out.push(`<${incident.runbookUrl}|Runbook>`);
-  if (incident.grafanaUrl) out.push(`<${incident.grafanaUrl}|Grafana>`);
-  if (incident.externalURL) {
+  const out = [link(incident.generatorURL, 'Source'), link(incident.runbookUrl, 'Runbook'), link(incident.grafanaUrl, 'Grafana')];
+  const external = safeUrl(incident.externalURL);
+  if (external) {
     // The same matchers a snooze silences with: every alert of the incident, not only the first.
     const filter = matchersFilter(incidentMatchers(incident));
-    out.push(`<${incident.externalURL}/#/silences/new?filter=${encodeURIComponent(filter)}|Silence>`);
+    out.push(link(`${external.replace(/\/$/, '')}/#/silences/new?filter=${encodeURIComponent(filter)}`, 'Silence'));
   }
-  return out;
+  return out.filter((l): l is string => l !== undefined);
 }
 
 /** The plain-text fallback Slack shows in notifications and search. */
 export function incidentText(incident: Incident): string {
   return clip(
-    `[${incident.priority}] ${incident.title}: ${incident.summary} (${incident.id}, ${incident.state})`,
-    3000,
+    `[${incident.priority}] ${escapeMrkdwn(incident.title)}: ${escapeMrkdwn(incident.summary)} (${incident.id}, ${incident.state})`,
+    SLACK_SECTION_MAX,
   );
 }
 
@@ -77,7 +68,7 @@ export function renderIncidentBlocks(incident: Incident, runbookButtons: Element
     },
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: clip(escapeMrkdwn(incident.summary || incident.title), 3000) },
+      text: { type: 'mrkdwn', text: clip(escapeMrkdwn(incident.summary || incident.title), SLACK_SECTION_MAX) },
       fields: [
         { type: 'mrkdwn', text: `*Incident*\n${incident.id}` },
         { type: 'mrkdwn', text: `*State*\n${STATE_LABEL[incident.state] ?? incident.state}` },

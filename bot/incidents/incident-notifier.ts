@@ -1,5 +1,6 @@
 import { ValidationError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
+import { clipMessage } from '../../lib/slack-text';
 import type { ChannelResolver } from './slack-channels';
 import type { Incident, IncidentStore, Priority } from './incident-store';
 import type { SlackOutbox } from '../slack-outbox';
@@ -70,7 +71,7 @@ export function createIncidentNotifier(options: IncidentNotifierOptions): Incide
       priority: incident.priority,
       rootTs: incident.rootTs,
       dirty,
-      reply: reply ? { text: reply, ...(dedupeId ? { id: dedupeId } : {}) } : undefined,
+      reply: reply ? { text: clipMessage(reply), ...(dedupeId ? { id: dedupeId } : {}) } : undefined,
     });
     return messageId;
   }

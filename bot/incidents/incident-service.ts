@@ -2,6 +2,7 @@ import { CodedError, ErrorCode } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { OpsConfig } from '../../lib/ops-config';
 import { parseDuration } from '../../lib/duration';
+import { code, escapeMrkdwn } from '../../lib/slack-text';
 import { routeIncident } from '../../lib/ops-config-routing';
 import type { SilenceClient } from '../../lib/alertmanager-silences';
 import { incidentMatchers } from './incident-matchers';
@@ -92,7 +93,7 @@ export function createIncidentService(options: IncidentServiceOptions) {
     if (!before.acknowledgedAt) metrics.observeAcknowledged(before);
     if (r.previous === 'snoozed') await expireSilence(before);
     await hook('acknowledged', id);
-    void notifier.sync(id, `👀 Acknowledged by ${actor.name}. Escalation stopped.`);
+    void notifier.sync(id, `👀 Acknowledged by ${escapeMrkdwn(actor.name)}. Escalation stopped.`);
     return load(id);
   }
 
@@ -105,7 +106,7 @@ export function createIncidentService(options: IncidentServiceOptions) {
     });
     if (!r.ok) refused(id, 'unacknowledge', r.state);
     await hook('unacknowledged', id);
-    void notifier.sync(id, `↩️ ${actor.name} unacknowledged it. Escalation starts again.`);
+    void notifier.sync(id, `↩️ ${escapeMrkdwn(actor.name)} unacknowledged it. Escalation starts again.`);
     return load(id);
   }
 
@@ -122,7 +123,7 @@ export function createIncidentService(options: IncidentServiceOptions) {
     metrics.observeResolved(before);
     if (r.previous === 'snoozed') await expireSilence(before);
     await hook('resolved', id);
-    void notifier.sync(id, `✅ Resolved by ${actor.name}${note ? `: ${note}` : '.'}`);
+    void notifier.sync(id, `✅ Resolved by ${escapeMrkdwn(actor.name)}${note ? `: ${escapeMrkdwn(note)}` : '.'}`);
     return load(id);
   }
 
@@ -149,8 +150,8 @@ export function createIncidentService(options: IncidentServiceOptions) {
       refused(id, 'snooze', r.state);
     }
     await hook('snoozed', id, until);
-    const silenceNote = silenceId ? ` (Alertmanager silence \`${silenceId}\`)` : ' (no ALERTMANAGER_URL: Slack-side snooze only)';
-    void notifier.sync(id, `😴 Snoozed for ${length} by ${actor.name}, until <!date^${Math.floor(until.getTime() / 1000)}^{time}|${until.toISOString()}>${silenceNote}.`);
+    const silenceNote = silenceId ? ` (Alertmanager silence ${code(silenceId)})` : ' (no ALERTMANAGER_URL: Slack-side snooze only)';
+    void notifier.sync(id, `😴 Snoozed for ${length} by ${escapeMrkdwn(actor.name)}, until <!date^${Math.floor(until.getTime() / 1000)}^{time}|${until.toISOString()}>${silenceNote}.`);
     return load(id);
   }
 
@@ -165,7 +166,7 @@ export function createIncidentService(options: IncidentServiceOptions) {
     if (!r.ok) refused(id, 'unsnooze', r.state);
     await expireSilence(incident);
     await hook('unsnoozed', id);
-    void notifier.sync(id, `⏰ ${actor.name} ended the snooze.`);
+    void notifier.sync(id, `⏰ ${escapeMrkdwn(actor.name)} ended the snooze.`);
     return load(id);
   }
 
@@ -182,7 +183,7 @@ export function createIncidentService(options: IncidentServiceOptions) {
     });
     if (!r.ok) refused(id, 'reclassify', r.state);
     await hook('reclassified', id);
-    void notifier.sync(id, `🏷️ ${actor.name} reclassified it ${incident.priority} → ${priority}; escalation re-planned (${policy}).`);
+    void notifier.sync(id, `🏷️ ${escapeMrkdwn(actor.name)} reclassified it ${incident.priority} → ${priority}; escalation re-planned (${escapeMrkdwn(policy)}).`);
     return load(id);
   }
 

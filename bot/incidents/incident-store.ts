@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AlertmanagerWebhook } from '../alerts/alertmanager-payload';
+import { wellFormedDeep } from '../../lib/slack-text';
 
 export type IncidentState = 'triggered' | 'acknowledged' | 'snoozed' | 'resolved';
 export type Priority = 'P1' | 'P2' | 'P3' | 'P4';
@@ -70,21 +71,81 @@ export type NewIncidentMeta = Pick<
  * One Lua script does the whole ingest so that concurrent deliveries of the same
  * notification (retries, Alertmanager HA peers, two bot replicas) serialise in
  * Redis: one of them creates the incident, the others see it.
+ *
+ * Redis does not roll a script back when it fails half-way, so every decode and
+ * check runs before the first write: a script that errors has changed nothing.
+ *
+ * The group remembers what it saw of each alert (`seenKey`: fingerprint ->
+ * "status|startsAt ms|incident"), across episodes, because Alertmanager HA peers
+ * and retries reorder notifications: a firing re-sent after its resolve (same
+ * startsAt) must not open a new incident, and a resolve that overtook its firing
+ * must keep that firing from opening one nothing would close. A genuinely new
+ * firing has a later startsAt. Counts are kept incrementally, so an ingest costs
+ * what its notification carries, not what the group ever saw.
  */
 const INGEST_LUA = `
-local openKey, seqKey, openSet, allZset = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local openKey, seqKey, openSet, allZset, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix, now, nowMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local meta = cjson.decode(ARGV[4])
-local alerts = cjson.decode(ARGV[5])
+local seenTtl, seenMax, seenKeepMs = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local okMeta, meta = pcall(cjson.decode, ARGV[4])
+local okAlerts, alerts = pcall(cjson.decode, ARGV[5])
+if not okMeta or not okAlerts or type(meta) ~= 'table' or type(alerts) ~= 'table' then
+  return redis.error_reply('BADINPUT ingest arguments are not valid JSON')
+end
+for _, a in ipairs(alerts) do
+  if type(a.fp) ~= 'string' or type(a.json) ~= 'string' or type(a.sa) ~= 'number' or (a.status ~= 'firing' and a.status ~= 'resolved') then
+    return redis.error_reply('BADINPUT malformed alert')
+  end
+end
+-- Read phase: nothing below writes until every alert is judged.
 local id = redis.call('GET', openKey)
+local k = id and (prefix .. id) or nil
+local firing, resolved = 0, 0
+if id then
+  firing = tonumber(redis.call('HGET', k, 'firing') or '0') or 0
+  resolved = tonumber(redis.call('HGET', k, 'resolved') or '0') or 0
+end
+local fresh = {}
+local anyFiring = false
+for _, a in ipairs(alerts) do
+  local st, sa, inc
+  local p = redis.call('HGET', seenKey, a.fp)
+  if p then
+    st, sa, inc = string.match(p, '^(%a+)|(%-?%d+)|(.*)$')
+    sa = tonumber(sa)
+  end
+  local stale = false
+  if st == 'resolved' and a.status == 'firing' and sa and a.sa <= sa then stale = true end
+  if st == 'firing' and a.status == 'resolved' and sa and a.sa < sa then stale = true end
+  if not stale then
+    local old = nil
+    if id and inc == id then old = st end
+    if id and not p then
+      -- An alert recorded before the group kept its memory: read its stored status.
+      local raw = redis.call('HGET', k .. ':alerts', a.fp)
+      if raw then
+        local ok, rec = pcall(cjson.decode, raw)
+        if ok and type(rec) == 'table' then old = rec.status end
+      end
+    end
+    table.insert(fresh, {a = a, old = old})
+    if a.status == 'firing' then anyFiring = true end
+  end
+end
+if not id and not anyFiring then
+  -- Nothing to open. Resolves are remembered, so their late firing opens nothing.
+  for _, f in ipairs(fresh) do
+    redis.call('HSET', seenKey, f.a.fp, f.a.status .. '|' .. string.format('%d', f.a.sa) .. '|')
+  end
+  if #fresh > 0 then redis.call('EXPIRE', seenKey, seenTtl) end
+  return {'', 0, 0, 0, '[]'}
+end
+-- Write phase.
 local created = 0
 if not id then
-  local anyFiring = false
-  for _, a in ipairs(alerts) do if a.status == 'firing' then anyFiring = true end end
-  if not anyFiring then return {'', 0, 0, 0, '[]'} end
   id = 'INC-' .. redis.call('INCR', seqKey)
+  k = prefix .. id
   redis.call('SET', openKey, id)
-  local k = prefix .. id
   redis.call('HSET', k, 'id', id, 'state', 'triggered', 'createdAt', now, 'updatedAt', now, 'version', 0,
     'receiver', meta.receiver, 'groupKey', meta.groupKey, 'openKey', openKey,
     'priority', meta.priority, 'priorityRule', meta.priorityRule, 'policy', meta.policy, 'route', meta.route,
@@ -97,24 +158,48 @@ if not id then
     'priority', meta.priority, 'rule', meta.priorityRule)
   created = 1
 end
-local k = prefix .. id
 local alertsKey = k .. ':alerts'
 local transitions = {}
-for _, a in ipairs(alerts) do
-  local old = redis.call('HGET', alertsKey, a.fp)
-  local oldStatus = nil
-  if old then oldStatus = cjson.decode(old).status end
+for _, f in ipairs(fresh) do
+  local a = f.a
   redis.call('HSET', alertsKey, a.fp, a.json)
-  if oldStatus ~= a.status then
+  redis.call('HSET', seenKey, a.fp, a.status .. '|' .. string.format('%d', a.sa) .. '|' .. id)
+  if f.old ~= a.status then
+    if f.old == 'firing' then firing = firing - 1 elseif f.old == 'resolved' then resolved = resolved - 1 end
+    if a.status == 'firing' then firing = firing + 1 else resolved = resolved + 1 end
     table.insert(transitions, {fingerprint = a.fp, alertname = a.alertname, status = a.status})
     redis.call('XADD', k .. ':timeline', '*', 'type', 'alert_' .. a.status, 'at', now, 'by', 'alertmanager',
       'fingerprint', a.fp, 'alertname', a.alertname)
   end
 end
-local firing, resolved = 0, 0
-for _, v in ipairs(redis.call('HVALS', alertsKey)) do
-  if cjson.decode(v).status == 'firing' then firing = firing + 1 else resolved = resolved + 1 end
+redis.call('EXPIRE', seenKey, seenTtl)
+-- Bound the group's memory: past seenMax entries, forget resolves older than seenKeepMs.
+if redis.call('HLEN', seenKey) > seenMax then
+  local cursor = '0'
+  repeat
+    local r = redis.call('HSCAN', seenKey, cursor, 'COUNT', 500)
+    cursor = r[1]
+    for i = 1, #r[2], 2 do
+      local st, sa = string.match(r[2][i + 1], '^(%a+)|(%-?%d+)|')
+      if st == 'resolved' and tonumber(sa) and tonumber(sa) < nowMs - seenKeepMs then redis.call('HDEL', seenKey, r[2][i]) end
+    end
+  until cursor == '0'
 end
+-- Bound the episode's alert records the same way: past seenMax, resolved ones leave (the timeline keeps them;
+-- the counts are kept apart, so they stay right).
+if redis.call('HLEN', alertsKey) > seenMax then
+  local cursor = '0'
+  repeat
+    local r = redis.call('HSCAN', alertsKey, cursor, 'COUNT', 500)
+    cursor = r[1]
+    for i = 1, #r[2], 2 do
+      local p = redis.call('HGET', seenKey, r[2][i])
+      if not p or string.sub(p, 1, 9) == 'resolved|' then redis.call('HDEL', alertsKey, r[2][i]) end
+    end
+  until cursor == '0'
+end
+if firing < 0 then firing = 0 end
+if resolved < 0 then resolved = 0 end
 local changed = 0
 if #transitions > 0 or created == 1 then changed = 1 end
 local resolvedNow = 0
@@ -136,6 +221,12 @@ local t = '[]'
 if #transitions > 0 then t = cjson.encode(transitions) end
 return {id, created, changed, resolvedNow, t}
 `;
+
+/** How long a group remembers its alerts after its last notification (stale-notification checks). */
+const SEEN_TTL_S = 7 * 86_400;
+/** Past this many remembered alerts in a group, resolves older than SEEN_KEEP_MS are forgotten. */
+const SEEN_MAX = 5_000;
+const SEEN_KEEP_MS = 86_400_000;
 
 /*
  * A person's state change, checked and applied in one step so two people
@@ -206,11 +297,15 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     byRoot: (channel: string, ts: string) => `${base}root:${channel}:${ts}`,
   };
 
-  async function ingest(payload: AlertmanagerWebhook, meta: NewIncidentMeta, now = new Date()): Promise<IngestResult> {
+  async function ingest(rawPayload: AlertmanagerWebhook, rawMeta: NewIncidentMeta, now = new Date()): Promise<IngestResult> {
+    // Lone UTF-16 surrogates become U+FFFD here: Redis' cjson refuses them.
+    const payload = wellFormedDeep(rawPayload);
+    const meta = wellFormedDeep(rawMeta);
     const alerts = payload.alerts.map((a) => ({
       fp: a.fingerprint,
       status: a.status,
       alertname: a.labels.alertname ?? 'unknown',
+      sa: Number.isFinite(Date.parse(a.startsAt)) ? Date.parse(a.startsAt) : 0,
       json: JSON.stringify({
         status: a.status,
         labels: a.labels,
@@ -226,18 +321,23 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
       receiver: payload.receiver,
       groupKey: payload.groupKey,
     });
+    const episode = keys.openEpisode(payload.receiver, payload.groupKey);
     const reply = (await redis.eval(
       INGEST_LUA,
-      4,
-      keys.openEpisode(payload.receiver, payload.groupKey),
+      5,
+      episode,
       keys.seq,
       keys.open,
       keys.all,
+      `${episode}:seen`,
       base,
       now.toISOString(),
       String(now.getTime()),
       metaArg,
       JSON.stringify(alerts),
+      String(SEEN_TTL_S),
+      String(SEEN_MAX),
+      String(SEEN_KEEP_MS),
     )) as [string, number, number, number, string];
     const [incidentId, created, changed, resolvedNow, transitions] = reply;
     return {

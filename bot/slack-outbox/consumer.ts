@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import { OutboxPumpJobSchema, SLACK_OUTBOX_QUEUE, type SlackOutboxProducer } from '../../lib/slack-outbox';
 import type { SlackOutboxConfig } from './config';
+import type { OutboxMetrics } from './metrics';
 import { CHANNELS_WITH_WORK_LUA, COMMIT_LUA, PICK_LUA } from './scripts';
 import type { OutboxSender, PickedWrite, WriteOutcome } from './sender';
 
@@ -14,6 +15,7 @@ export interface OutboxConsumerDeps {
   producer: SlackOutboxProducer;
   sender: OutboxSender;
   logger: Logger;
+  metrics: OutboxMetrics;
 }
 
 /** Replies a digest thread may take in one post. */
@@ -105,6 +107,11 @@ export function createOutboxConsumer(deps: OutboxConsumerDeps) {
       if (next.type === 'wait') return park(job, token, Math.min(next.ms, config.maxSleepMs));
       const outcome = await sender.perform(channel, next);
       await commit(channel, next, outcome);
+      // Nothing leaves the outbox unsent without a trace.
+      if (outcome.result === 'drop') {
+        deps.metrics.droppedWrites.inc({ reason: outcome.reason });
+        logger.warn({ channel, lane: next.lane, op: next.op, reason: outcome.reason, consumed: outcome.consumed ?? 1 }, 'slack outbox dropped a write');
+      }
       if (outcome.result === 'ratelimited') {
         logger.warn({ channel, op: next.op, retryAfterMs: outcome.retryAfterMs }, 'Slack rate limited the outbox; holding for Retry-After');
       }

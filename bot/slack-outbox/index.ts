@@ -3,6 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import type { Registry } from '../../lib/metrics';
+import { clipMessage } from '../../lib/slack-text';
 import { createSlackOutboxProducer, priorityRank, type OutboxMessage, type OutboxPriority } from '../../lib/slack-outbox';
 import type { Incident, IncidentStore } from '../incidents/incident-store';
 import type { Element } from '../incidents/incident-message';
@@ -63,7 +64,7 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
 
   const metrics = createOutboxMetrics(deps.registry, async () => (await depthAndLanes())[0]);
   const sender = createOutboxSender({ client: deps.client, store: deps.store, incidentButtons: deps.incidentButtons, redis, keys, config, metrics, logger, fallbackChannel: deps.fallbackChannel });
-  const consumer = createOutboxConsumer({ connection: redis, prefix, config, producer, sender, logger });
+  const consumer = createOutboxConsumer({ connection: redis, prefix, config, producer, sender, logger, metrics });
 
   /**
    * Queues an incident's Slack work. The first request decides how it shows:
@@ -74,7 +75,7 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
     const message: OutboxMessage | undefined = req.reply
       ? {
           id: req.reply.id ?? crypto.randomUUID(),
-          text: req.reply.text,
+          text: clipMessage(req.reply.text),
           ...(req.reply.blocks ? { blocks: req.reply.blocks } : {}),
           incidentId: req.incidentId,
           enqueuedAt: Date.now(),

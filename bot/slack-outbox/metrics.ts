@@ -42,6 +42,12 @@ export function createOutboxMetrics(registry: Registry, depth: () => Promise<num
       labelNames: ['error'],
       registers: [registry],
     }),
+    droppedWrites: new Counter({
+      name: 'slack_outbox_dropped_total',
+      help: 'Outbox writes given up for good (refused by Slack, unreadable, nowhere to post), by reason. Each one is also a warning log line.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     digested: new Counter({
       name: 'slack_outbox_digested_incidents_total',
       help: 'Incidents listed in a storm digest instead of getting a root message of their own.',

@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
+import { clipMessage } from '../../lib/slack-text';
 import { EDITABLE_TTL_S, OUTBOX_FILE_MAX_BYTES, OutboxMessageSchema, type OutboxKeys, type OutboxMessage } from '../../lib/slack-outbox';
 import { incidentText, renderIncidentBlocks, type Element } from '../incidents/incident-message';
 import type { Incident, IncidentStore } from '../incidents/incident-store';
@@ -71,6 +72,10 @@ const FALLBACK_ERRORS = new Set(['channel_not_found', 'not_in_channel', 'is_arch
 /** Marker in a root or digest message's metadata: how a retry recognises its own earlier post. */
 const ROOT_EVENT = 'incident_root';
 const DIGEST_EVENT = 'incident_digest';
+/** Marker in every reply's metadata, with its outbox message id: how a re-send after an unknown outcome finds it. */
+const REPLY_EVENT = 'outbox_reply';
+/** How long a reply's attempt is remembered: far longer than any retry. */
+const ATTEMPT_TTL_S = 86_400;
 
 /**
  * Performs one picked write against Slack, rendering from the incident store
@@ -113,6 +118,65 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       if (!cursor) return undefined;
     }
     return undefined;
+  }
+
+  /** The first reply of ours in a thread (or the channel) carrying this outbox id, since `sinceMs`. */
+  async function findReply(channel: string, thread: string | undefined, outboxId: string, sinceMs: number): Promise<{ ts: string; count: number } | undefined> {
+    let cursor: string | undefined;
+    const oldest = (sinceMs / 1000).toFixed(6);
+    for (let page = 0; page < 10; page += 1) {
+      const res = thread
+        ? await call('conversations.replies', () => client.conversations.replies({ channel, ts: thread, oldest, limit: 200, cursor, include_all_metadata: true }))
+        : await call('conversations.history', () => client.conversations.history({ channel, oldest, limit: 200, cursor, include_all_metadata: true }));
+      for (const m of res.messages ?? []) {
+        const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
+        if (meta?.event_type === REPLY_EVENT && meta.event_payload?.outbox_id === outboxId && m.ts) {
+          return { ts: m.ts, count: Math.max(1, Number(meta.event_payload.count) || 1) };
+        }
+      }
+      cursor = res.response_metadata?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Exactly once for replies: every attempt is recorded before the post; a
+   * recorded earlier attempt may have landed (Slack timed out after posting, or
+   * the sender died), so the thread is searched for its metadata first. Known
+   * failures forget the attempt, so only an unknown outcome costs a lookup.
+   */
+  async function postReplyOnce(
+    channel: string,
+    thread: string | undefined,
+    outboxId: string,
+    count: number,
+    post: (metadata: { event_type: string; event_payload: Record<string, string | number> }) => Promise<unknown>,
+  ): Promise<{ found?: number; response?: unknown }> {
+    const key = `${deps.keys.base}attempt:${outboxId}`;
+    const started = Date.now();
+    const fresh = await deps.redis.set(key, String(started), 'EX', ATTEMPT_TTL_S, 'NX');
+    if (!fresh) {
+      const since = Number(await deps.redis.get(key)) || started - ATTEMPT_TTL_S * 1000;
+      let found: { ts: string; count: number } | undefined;
+      try {
+        found = await findReply(channel, thread, outboxId, since - 5000);
+      } catch (err) {
+        throw new LookupFailed((err as Error).message);
+      }
+      if (found) {
+        logger.warn({ channel, thread, outboxId, ts: found.ts }, 'reply of an attempt with an unknown outcome found in Slack: not posting it again');
+        return { found: found.count };
+      }
+      await deps.redis.set(key, String(started), 'EX', ATTEMPT_TTL_S);
+    }
+    try {
+      return { response: await post({ event_type: REPLY_EVENT, event_payload: { outbox_id: outboxId, count } }) };
+    } catch (err) {
+      const known = err instanceof CallFailed && !(err.failure.kind === 'retry' && err.failure.unknownOutcome);
+      if (known) await deps.redis.del(key);
+      throw err;
+    }
   }
 
   const claimTime = (claim: string) => Number(claim.split('@').pop()) || 0;
@@ -195,7 +259,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     }
   }
 
-  const labelled = (msg: OutboxMessage) => (msg.incidentId ? `*${msg.incidentId}* · ${msg.text}` : msg.text);
+  const labelled = (msg: OutboxMessage) => clipMessage(msg.incidentId ? `*${msg.incidentId}* · ${msg.text}` : msg.text);
 
   async function reply(channel: string, w: PickedWrite): Promise<WriteOutcome> {
     const msg = parseMessage(w.messages[0]);
@@ -211,13 +275,16 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       target = incident?.channel ?? channel;
     } else thread = msg.threadTs;
     if (w.kind === 'incident' && !thread) return { result: 'drop', reason: 'no_thread', consumed: 1 };
-    if (msg.file) return uploadFile(channel, thread, msg, text);
+    if (msg.file) return uploadFile(target, thread, msg, text);
     if (msg.edit) return editMessage(msg.edit.of);
-    const res = await call('chat.postMessage', () =>
-      client.chat.postMessage({ channel: target, thread_ts: thread, text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}), unfurl_links: false }),
+    const { found, response } = await postReplyOnce(target, thread, msg.id, 1, (metadata) =>
+      call('chat.postMessage', () =>
+        client.chat.postMessage({ channel: target, thread_ts: thread, text, ...(msg.blocks ? { blocks: msg.blocks as never } : {}), unfurl_links: false, metadata }),
+      ),
     );
-    observe('reply', msg.enqueuedAt);
-    if (msg.editable && res.ts) {
+    if (!found) observe('reply', msg.enqueuedAt);
+    const res = response as { ts?: string; channel?: string } | undefined;
+    if (msg.editable && res?.ts) {
       await deps.redis.set(deps.keys.posted(msg.id), JSON.stringify({ channel: res.channel ?? target, ts: res.ts }), 'EX', EDITABLE_TTL_S);
     }
     return { result: 'ok', consumed: 1 };
@@ -297,15 +364,20 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       length += line.length + 1;
     }
     const first = batch[0]!;
-    await call('chat.postMessage', () =>
-      client.chat.postMessage({
-        channel,
-        thread_ts: w.thread,
-        text: batch.map(labelled).join('\n'),
-        ...(first.blocks ? { blocks: first.blocks as never } : {}),
-        unfurl_links: false,
-      }),
+    const { found } = await postReplyOnce(channel, w.thread || undefined, first.id, batch.length, (metadata) =>
+      call('chat.postMessage', () =>
+        client.chat.postMessage({
+          channel,
+          thread_ts: w.thread,
+          text: batch.map(labelled).join('\n'),
+          ...(first.blocks ? { blocks: first.blocks as never } : {}),
+          unfurl_links: false,
+          metadata,
+        }),
+      ),
     );
+    // The earlier attempt's post carried its own batch: that many leave the list.
+    if (found) return { result: 'ok', consumed: Math.min(found, w.messages.length) };
     for (const msg of batch) observe('reply', msg.enqueuedAt);
     return { result: 'ok', consumed: batch.length };
   }
@@ -357,7 +429,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       return await reply(channel, w);
     } catch (err) {
       if (err instanceof LookupFailed) {
-        logger.warn({ lane: w.lane, channel, reason: err.message }, 'could not check Slack for an interrupted root post; will retry');
+        logger.warn({ lane: w.lane, channel, op: w.op, reason: err.message }, 'could not check Slack for an interrupted post; will retry');
         return { result: 'retry', keepClaim: true, reason: err.message };
       }
       const failure: CallFailure =

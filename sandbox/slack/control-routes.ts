@@ -2,6 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { ReactRequestSchema, runReact, runShortcut, ShortcutRequestSchema } from './events';
 import { ClickRequestSchema, CommandRequestSchema, type PersonActionDeps, type PersonActionResult, runClick, runCommand } from './person-actions';
+import type { CallFaults } from './call-faults';
 import { type RateLimiter, resolveRateLimits } from './rate-limits';
 import { useResponseUrl } from './respond';
 import type { Stats } from './stats';
@@ -9,6 +10,7 @@ import type { Stats } from './stats';
 export interface ControlDeps extends PersonActionDeps {
   stats: Stats;
   limiter: RateLimiter;
+  faults: CallFaults;
   /** Clears messages, ephemerals, stats and rate-limit buckets. */
   reset: () => void;
 }
@@ -93,6 +95,19 @@ export function createControlRouter(deps: ControlDeps): Router {
     if (!parsed.success) return badRequest(res, parsed.error);
     deps.limiter.setTable(resolveRateLimits(parsed.data));
     res.json({ ok: true, limits: deps.limiter.table() });
+  });
+
+  /** Body: `{faults: [{method, count, hangMs}]}`: the next `count` calls of `method` are performed, then never answered. */
+  router.put('/faults', (req: Request, res: Response) => {
+    const Fault = z.object({ method: z.string().regex(/^[a-z]+\.[A-Za-z.]+$/), count: z.number().int().positive().max(1000), hangMs: z.number().int().min(0).max(60_000) });
+    const parsed = z.array(Fault).max(20).safeParse(req.body?.faults);
+    if (!parsed.success) return badRequest(res, parsed.error);
+    deps.faults.set(parsed.data);
+    res.json({ ok: true, faults: deps.faults.list() });
+  });
+  router.delete('/faults', (_req: Request, res: Response) => {
+    deps.faults.clear();
+    res.json({ ok: true });
   });
 
   router.post('/reset', (_req: Request, res: Response) => {

@@ -70,6 +70,9 @@ export function createSandboxClient(baseUrl: string, _options: SandboxClientOpti
     stats: () => control<SandboxStats>('GET', '/stats'),
     resetStats: () => control<{ ok: boolean }>('DELETE', '/stats'),
     reset: () => control<{ ok: boolean }>('POST', '/reset'),
+    /** Arms faults: the next `count` calls of `method` are performed and never answered (the connection closes after `hangMs`). */
+    setFaults: (faults: Array<{ method: string; count: number; hangMs: number }>) => control<{ ok: boolean }>('PUT', '/faults', { faults }),
+    clearFaults: () => control<{ ok: boolean }>('DELETE', '/faults'),
     async ephemeral(query: { user?: string; channel?: string } = {}): Promise<EphemeralMessage[]> {
       const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined) as [string, string][]);
       return (await control<{ messages: EphemeralMessage[] }>('GET', `/ephemeral?${qs.toString()}`)).messages;

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { listen, type RunningServer } from '../../lib/http';
 import { silentLogger } from '../../lib/logger';
+import { createCallFaults } from './call-faults';
 import { createControlRouter } from './control-routes';
 import { createFileRouter, fileMethods } from './files';
 import { createViewRouter } from './view-routes';
@@ -33,6 +34,7 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
   const state = createSlackState({ channels: config.channels, users: config.users, usergroups: config.usergroups });
   const stats = createStats();
   const limiter = createRateLimiter(resolveRateLimits(config.rateLimits), config.now);
+  const faults = createCallFaults();
   let running: RunningServer | undefined;
   const baseUrl = () => (config.publicUrl ?? running?.url ?? 'http://127.0.0.1:3100').replace(/\/$/, '');
 
@@ -40,11 +42,12 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
     state.reset();
     stats.reset();
     limiter.reset();
+    faults.clear();
   };
 
   const app = express();
   app.disable('x-powered-by');
-  app.use('/api', createWebApiRouter({ state, stats, limiter, botToken: config.botToken, baseUrl, logger, extraMethods: fileMethods }));
+  app.use('/api', createWebApiRouter({ state, stats, limiter, faults, botToken: config.botToken, baseUrl, logger, extraMethods: fileMethods }));
   // Before the control router: uploads are raw or multipart bodies, not JSON.
   app.use('/_sandbox', createFileRouter(state));
   app.use(createViewRouter(state));
@@ -54,6 +57,7 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
       state,
       stats,
       limiter,
+      faults,
       reset,
       baseUrl,
       delivery: { requestUrl: config.requestUrl, signingSecret: config.signingSecret, timeoutMs: config.deliveryTimeoutMs ?? 3000, logger },

@@ -7,6 +7,7 @@ import { conversationMethods } from './methods/conversations';
 import { reactionMethods } from './methods/reactions';
 import { userMethods } from './methods/users';
 import { usergroupMethods } from './methods/usergroups';
+import type { CallFaults } from './call-faults';
 import type { RateLimiter } from './rate-limits';
 import type { SlackState } from './state';
 import type { Stats } from './stats';
@@ -27,6 +28,8 @@ export interface WebApiDeps {
   botToken: string;
   baseUrl: () => string;
   logger: Logger;
+  /** Armed faults: a call performed whose answer never comes. */
+  faults?: CallFaults;
   /** Methods added by other modules (files.*), same contract as the built-in ones. */
   extraMethods?: Record<string, ApiMethod>;
 }
@@ -86,6 +89,14 @@ export function createWebApiRouter(deps: WebApiDeps): Router {
     try {
       const result = await handler({ state: deps.state, args, baseUrl: deps.baseUrl(), logger: deps.logger });
       deps.logger.debug({ method, channel: channelId }, 'slack api call');
+      const fault = deps.faults?.take(method);
+      if (fault) {
+        // Done, but the caller never hears so: the answer is held, then the connection closes.
+        deps.logger.info({ method, channel: channelId, hangMs: fault.hangMs }, 'sandbox fault: call performed, answer withheld');
+        const timer = setTimeout(() => res.socket?.destroy(), fault.hangMs);
+        res.on('close', () => clearTimeout(timer));
+        return;
+      }
       res.json({ ok: true, ...result });
     } catch (err) {
       if (err instanceof SlackApiFailure) {

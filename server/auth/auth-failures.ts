@@ -16,6 +16,8 @@ const JWT_REASONS = new Set<string>([
   'not_yet_valid',
   'issuer',
   'audience',
+  'lifetime',
+  'subject',
   'jwks_unavailable',
 ]);
 

@@ -13,6 +13,8 @@ export type JwtFailureReason =
   | 'not_yet_valid'
   | 'issuer'
   | 'audience'
+  | 'lifetime'
+  | 'subject'
   | 'jwks_unavailable';
 
 export class JwtVerificationError extends CodedError {
@@ -37,7 +39,14 @@ export interface JwtVerifierConfig {
    */
   workers?: { publicKey: string; scopes: readonly string[] };
   /** Allowed clock skew for exp/nbf. @defaultValue 30 */
+  /** Allowed clock skew for exp/nbf/iat. @defaultValue 30 */
   clockToleranceSec?: number;
+  /**
+   * Longest lifetime accepted: `exp - iat` (or `exp - now` without `iat`). A
+   * stolen token must not work for a year, and one "issued" in the future is refused.
+   * @defaultValue 86400 (24 h)
+   */
+  maxLifetimeSec?: number;
   /**
    * Remember verified tokens (see token-cache.ts: exact token, successes only,
    * until min(exp, now + 60 s), bounded LRU); `false` verifies every time.
@@ -71,6 +80,7 @@ export function createJwtVerifier(config: JwtVerifierConfig) {
   const workersKey = config.workers ? workerKey(config.workers.publicKey, 'public', 'WORKERS_JWT_PUBLIC_KEY') : undefined;
   const allowed = [...(secretKey ? HMAC_ALGS : []), ...(jwks ? ASYMMETRIC_ALGS : []), ...(workersKey ? WORKER_ALGS : [])];
   const clockTolerance = config.clockToleranceSec ?? 30;
+  const maxLifetime = config.maxLifetimeSec ?? 86_400;
   const cache = config.cache === false ? undefined : createTokenCache<VerifiedToken>(config.cache);
 
   async function verify(token: string): Promise<VerifiedToken> {
@@ -110,6 +120,13 @@ export function createJwtVerifier(config: JwtVerifierConfig) {
     // The workers' key is an issuer restricted by scope: it may sign the ops scopes, nothing else.
     const beyond = byWorkers ? scopesOf(payload).filter((s) => !config.workers!.scopes.includes(s)) : [];
     if (beyond.length) throw new JwtVerificationError('issuer', `the workers' key may not grant ${beyond.join(' ')}`);
+    if (typeof payload.sub !== 'string' || payload.sub.trim() === '') throw new JwtVerificationError('subject', 'token subject (sub) must be a non-empty string');
+    const nowSec = Math.floor(Date.now() / 1000);
+    if (payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat > nowSec + clockTolerance)) {
+      throw new JwtVerificationError('not_yet_valid', 'token issued in the future');
+    }
+    const start = typeof payload.iat === 'number' ? payload.iat : nowSec;
+    if (payload.exp! - start > maxLifetime) throw new JwtVerificationError('lifetime', `token lifetime exceeds ${maxLifetime} s`);
     // Frozen: a cached result is shared by every request that presents this token.
     return Object.freeze({
       subject: payload.sub!,

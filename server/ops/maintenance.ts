@@ -73,7 +73,16 @@ export function createMaintenanceStore(config: MaintenanceStoreConfig): Maintena
     return { enabled, reason: meta.reason, actor: meta.actor, since: meta.since };
   }
 
-  async function set(enabled: boolean, meta: { reason: string; actor: string }): Promise<MaintenanceStatus> {
+  // Changes run one at a time, in call order: two concurrent calls interleaving their two writes would leave
+  // the status file and its sidecar telling different stories.
+  let changing: Promise<unknown> = Promise.resolve();
+  function set(enabled: boolean, meta: { reason: string; actor: string }): Promise<MaintenanceStatus> {
+    const run = changing.then(() => apply(enabled, meta));
+    changing = run.catch(() => undefined);
+    return run;
+  }
+
+  async function apply(enabled: boolean, meta: { reason: string; actor: string }): Promise<MaintenanceStatus> {
     await fs.mkdir(path.dirname(file), { recursive: true });
     const next: MaintenanceStatus = { enabled, reason: meta.reason, actor: meta.actor, since: new Date().toISOString() };
     await atomicWrite(sidecar, `${JSON.stringify(next)}\n`);

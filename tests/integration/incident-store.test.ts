@@ -62,7 +62,11 @@ describe('incident store (real Redis)', () => {
     expect((await store.get(opened.incidentId))?.state).toBe('resolved');
     const duplicateResolve = await store.ingest(resolvedVersion(p), meta);
     expect(duplicateResolve.incidentId).toBe('');
-    const reopened = await store.ingest(p, meta);
+    // The same firing again (same startsAt) is a re-send of the resolved episode: nothing opens (issue 7.6).
+    expect((await store.ingest(p, meta)).incidentId).toBe('');
+    const later = firingFor('EpisodeGroup');
+    later.alerts[0]!.startsAt = new Date(Date.parse(p.alerts[0]!.startsAt) + 600_000).toISOString();
+    const reopened = await store.ingest(later, meta);
     expect(reopened.created).toBe(true);
     expect(reopened.incidentId).not.toBe(opened.incidentId);
   });

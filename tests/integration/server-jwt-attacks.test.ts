@@ -91,6 +91,23 @@ describe('JWT attacks against /mcp (HS256, issuer and audience set)', () => {
     await expectRefused(await hs256(noExp), 'malformed');
   });
 
+  test('a lifetime beyond 24 h is refused; exactly 24 h passes (issue 7.9)', async () => {
+    await expectRefused(await hs256({ ...good(), exp: now() + 86_400 * 365 }), 'lifetime');
+    const { iat: _iat, ...noIat } = good();
+    await expectRefused(await hs256({ ...noIat, exp: now() + 86_400 * 2 }), 'lifetime');
+    const res = await postMcp(t.mcpUrl, callBody('ops_health_check'), { authorization: `Bearer ${await hs256({ ...good(), exp: now() + 86_400 })}` });
+    expect(res.status).toBe(200);
+  });
+
+  test('an iat in the future (beyond the skew) is refused', async () => {
+    await expectRefused(await hs256({ ...good(), iat: now() + 3600, exp: now() + 3900 }), 'not_yet_valid');
+  });
+
+  test('an empty or non-string sub is refused', async () => {
+    await expectRefused(await hs256({ ...good(), sub: '' }), 'subject');
+    await expectRefused(await hs256({ ...good(), sub: 42 as unknown as string }), 'subject');
+  });
+
   test('verified tokens are cached, refusals are not: the same bad token is counted on every request', async () => {
     const token = await hs256(good(), 'another-secret-of-enough-length');
     const before = await t.metric('jwt_validation_failures_total', { reason: 'signature' });
@@ -110,7 +127,7 @@ describe('JWT attacks against /mcp (HS256, issuer and audience set)', () => {
     expect(entries.length).toBeGreaterThan(5);
     expect(entries.every((e) => e.ip === '127.0.0.1')).toBe(true);
     expect(new Set(entries.map((e) => e.reason))).toEqual(
-      new Set(['alg', 'expired', 'not_yet_valid', 'issuer', 'audience', 'signature', 'malformed']),
+      new Set(['alg', 'expired', 'not_yet_valid', 'issuer', 'audience', 'signature', 'malformed', 'lifetime', 'subject']),
     );
   });
 });

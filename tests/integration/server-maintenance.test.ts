@@ -90,4 +90,17 @@ describe('maintenance mode', () => {
     await expect(reader.callTool({ name: 'ops_set_maintenance', arguments: { enabled: true, reason: 'nope' } })).rejects.toThrow(/insufficient_scope/);
     await expect(fs.access(t.env.MAINTENANCE_STATUS_FILE)).rejects.toThrow();
   });
+
+  test('concurrent ops_set_maintenance calls are serialised: the status file and its sidecar agree, the last call wins', async () => {
+    const calls = Array.from({ length: 10 }, (_, i) => call('ops_set_maintenance', { enabled: i % 2 === 0, reason: `change ${i}` }));
+    expect((await Promise.all(calls)).every((r) => !r.isError)).toBe(true);
+    // Many more at once than HTTP delivers, straight at the store the tool uses (real files), round after round.
+    for (let round = 0; round < 20; round += 1) {
+      const last = round % 2 === 0;
+      await Promise.all(Array.from({ length: 40 }, (_, i) => t.server.maintenance.set(i % 2 === (last ? 1 : 0), { reason: `r${round} c${i}`, actor: 'bob' })));
+      // The sidecar only explains the file when they agree: a reason is there only then.
+      expect(await t.server.maintenance.status()).toMatchObject({ enabled: last, reason: `r${round} c39`, actor: 'bob' });
+    }
+    await call('ops_set_maintenance', { enabled: false, reason: 'done' });
+  });
 });

@@ -1,6 +1,7 @@
 import axios from 'axios';
 import { z } from 'zod';
 import { parseActionParams } from '../../lib/action-catalog';
+import { code, escapeMrkdwn } from '../../lib/slack-text';
 import { askedBy, type ActionHandler } from './types';
 
 const SampleSchema = z.object({ metric: z.record(z.string(), z.string()), value: z.tuple([z.number(), z.string()]) });
@@ -61,14 +62,14 @@ export const runQueryPrometheus: ActionHandler = async (job, deps) => {
   const answer = QueryAnswerSchema.safeParse(res.data);
   if (!answer.success) return { ok: false, summary: `❌ Prometheus answered HTTP ${res.status} with something that is not a query result.` };
   if (answer.data.status === 'error' || !answer.data.data) {
-    return { ok: false, summary: `❌ Prometheus refused the query: ${answer.data.error ?? `HTTP ${res.status}`}`, audit: { error: answer.data.error } };
+    return { ok: false, summary: `❌ Prometheus refused the query: ${escapeMrkdwn(answer.data.error ?? `HTTP ${res.status}`)}`, audit: { error: answer.data.error } };
   }
   const data = answer.data.data;
   let rows: Array<[string, string]>;
   if (data.resultType === 'vector') rows = data.result.map((s) => [seriesName(s.metric), formatValue(s.value[1])]);
   else if (data.resultType === 'matrix') rows = data.result.map((s) => [seriesName(s.metric), formatValue(s.values.at(-1)?.[1] ?? 'NaN')]);
   else rows = [['scalar', formatValue(data.result[1])]];
-  const head = `📈 \`${inert(query.length > 200 ? `${query.slice(0, 199)}…` : query)}\`${job.incidentId ? ` for ${job.incidentId}` : ''}, asked by ${askedBy(job)}`;
+  const head = `📈 ${code(query.length > 200 ? `${query.slice(0, 199)}…` : query)}${job.incidentId ? ` for ${job.incidentId}` : ''}, asked by ${askedBy(job)}`;
   if (rows.length === 0) return { ok: true, summary: `${head}: no series (the condition does not hold now)`, audit: { series: 0 } };
   return { ok: true, summary: `${head}: ${rows.length} series`, detail: renderTable(rows), audit: { series: rows.length } };
 };

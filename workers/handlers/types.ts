@@ -1,4 +1,5 @@
 import type { SilenceClient } from '../../lib/alertmanager-silences';
+import { escapeMrkdwn } from '../../lib/slack-text';
 import type { RunbookActionJob } from '../../lib/contracts';
 import type { Logger } from '../../lib/logger';
 import type { McpClient, ToolCallResult } from '../../lib/mcp-client';
@@ -40,7 +41,7 @@ export type ActionHandler = (job: RunbookActionJob, deps: HandlerDeps) => Promis
 /** A tool's refusal as one line: the server's coded message. */
 export function toolFailure(what: string, result: ToolCallResult): ActionOutcome {
   const reason = result.text.trim().split('\n')[0] || 'no reason given';
-  return { ok: false, summary: `❌ ${what} failed: ${reason}`, audit: { error: reason } };
+  return { ok: false, summary: `❌ ${what} failed: ${escapeMrkdwn(reason)}`, audit: { error: reason } };
 }
 
 /** Calls an MCP tool once per request (see journal.ts), returning the recorded result on a replay. */

@@ -33,6 +33,16 @@ function inWindow(ctx: ApiContext, defaultLatest: bigint): (m: StoredMessage) =>
   };
 }
 
+/** Slack returns message metadata only to callers that ask for it with `include_all_metadata`. */
+function wireMessages(ctx: ApiContext, messages: StoredMessage[]): Record<string, unknown>[] {
+  const withMetadata = optBool(ctx.args, 'include_all_metadata') === true;
+  return messages.map((m) => {
+    const wire = toWireMessage(ctx.state, m);
+    if (!withMetadata) delete wire.metadata;
+    return wire;
+  });
+}
+
 function cursorArg(ctx: ApiContext, kind: 'next_ts' | 'next_id'): string | undefined {
   const cursor = decodeCursor(optString(ctx.args, 'cursor'), kind);
   if (cursor === null) throw new SlackApiFailure('invalid_cursor');
@@ -54,7 +64,7 @@ const history: ApiMethod = (ctx) => {
   const page = list.slice(0, limit);
   const next = list[limit];
   return {
-    messages: page.map((m) => toWireMessage(ctx.state, m)),
+    messages: wireMessages(ctx, page),
     has_more: next !== undefined,
     pin_count: 0,
     channel_actions_ts: null,
@@ -80,7 +90,7 @@ const replies: ApiMethod = (ctx) => {
   const page = list.slice(0, Math.max(limit - 1, 1));
   const next = list[page.length];
   return {
-    messages: [parent, ...page].map((m) => toWireMessage(ctx.state, m)),
+    messages: wireMessages(ctx, [parent, ...page]),
     has_more: next !== undefined,
     response_metadata: { next_cursor: next ? encodeCursor('next_ts', next.ts) : '' },
   };
