@@ -7,12 +7,17 @@
 # Estimated from the parts; the image was never built where this was written.
 
 ARG NODE_IMAGE=node:20-alpine
+# No install script may fetch anything (artillery, a devDependency, pulls in playwright's browser package);
+# nothing we build or run needs one.
+ARG NPM_CI="npm ci --ignore-scripts --no-audit --no-fund"
 
 # 1. Compile TypeScript to dist/ (CommonJS + source maps) with every dependency.
 FROM ${NODE_IMAGE} AS build
+ARG NPM_CI
+ENV PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN ${NPM_CI}
 COPY tsconfig.json tsconfig.build.json ./
 COPY lib ./lib
 COPY server ./server
@@ -24,9 +29,10 @@ RUN npm run build
 
 # 2. Production dependencies only.
 FROM ${NODE_IMAGE} AS deps
+ARG NPM_CI
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN ${NPM_CI} --omit=dev && npm cache clean --force
 
 # 3. Runtime: no compiler, no dev dependencies, not root.
 FROM ${NODE_IMAGE} AS runtime
