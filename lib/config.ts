@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { parseRedisUrl } from './redis-url';
 
 /**
  * Env parsing shared by every process. Each process declares a zod object keyed
@@ -30,11 +31,17 @@ export const httpUrl = () =>
     .url('must be a URL')
     .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
 
+/** redis://, rediss:// or redis-sentinel://host:port[,host:port...]/master (lib/redis-url.ts). */
 export const redisUrl = () =>
   z
     .string()
-    .url('must be a URL')
-    .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss://')
+    .superRefine((u, ctx) => {
+      try {
+        parseRedisUrl(u);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
     .default('redis://127.0.0.1:6379');
 
 export const positiveInt = (def: number) => z.coerce.number().int('must be an integer').positive('must be > 0').default(def);

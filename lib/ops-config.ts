@@ -4,6 +4,7 @@ import { DateTime } from 'luxon';
 import { parseDocument } from 'yaml';
 import { parseDuration } from './duration';
 import { ConfigError } from './errors';
+import { PACKAGE_ROOT } from './package-root';
 import { NEXT_BUSINESS_DAY, OpsConfigSchema, PRIORITIES, type OpsConfig } from './ops-config-schema';
 import { cannotBeOnCall } from './ops-config-rbac';
 
@@ -27,7 +28,7 @@ export {
 } from './ops-config-schema';
 
 /** The built-in default: the documented example, which is also the local config. */
-export const DEFAULT_OPS_CONFIG_PATH = path.join(__dirname, '..', 'config', 'ops.example.yaml');
+export const DEFAULT_OPS_CONFIG_PATH = path.join(PACKAGE_ROOT, 'config', 'ops.example.yaml');
 
 type Issue = { path: ReadonlyArray<PropertyKey>; message: string; code?: string; keys?: string[] };
 

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import net from 'node:net';
+import { parseRedisUrl } from './redis-url';
 
 export { Redis };
 
@@ -9,13 +10,16 @@ export { Redis };
  * Redis restart stalls commands instead of failing them.
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  const common: RedisOptions = {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     // Reconnect quickly, then back off to 2 s: a restart of Redis is an everyday event.
     retryStrategy: (times) => Math.min(50 * times, 2000),
-    ...options,
-  });
+  };
+  const parsed = parseRedisUrl(url);
+  // Sentinel (redis-sentinel://...): ioredis finds the master and follows failovers.
+  if (parsed.kind === 'sentinel') return new Redis({ ...common, ...parsed.options, sentinelRetryStrategy: (times) => Math.min(100 * times, 2000), ...options });
+  return new Redis(url, { ...common, ...options });
 }
 
 /** True when something speaks Redis at `url` within `timeoutMs`. Opens no pooled connection. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, NotFoundError, ValidationError } from './errors';
+import { PACKAGE_ROOT } from './package-root';
 import { formatKeyPath, valueAt, loadOpsConfig, PrioritySchema, type OpsConfig, type Priority } from './ops-config';
 
 /**
@@ -14,7 +15,7 @@ import { formatKeyPath, valueAt, loadOpsConfig, PrioritySchema, type OpsConfig, 
  */
 
 /** Where the committed runbooks live. */
-export const RUNBOOKS_DIR = path.join(__dirname, '..', 'runbooks');
+export const RUNBOOKS_DIR = path.join(PACKAGE_ROOT, 'runbooks');
 
 /** An alert name as a file name: no dots or slashes, so no path can escape the directory. */
 export const RUNBOOK_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;

@@ -14,13 +14,13 @@ export function redisServerOnPath(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** A throw-away redis-server: loopback, no persistence, its own temp dir, gone on stop. */
+/** A throw-away redis-server: loopback, no persistence, never evicts (the processes refuse one that does), its own temp dir, gone on stop. */
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mfo-redis-'));
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', path.join(dir, 'redis.log')],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir, '--logfile', path.join(dir, 'redis.log')],
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;

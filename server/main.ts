@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { createLogger } from '../lib/logger';
 import { closeRedis, createRedis } from '../lib/redis';
+import { enforceNoEviction } from '../lib/redis-eviction';
 import { createMcpFinancialServer } from './app';
 import { loadServerEnv } from './config';
 import { createLogRing } from './ops/log-ring';
@@ -17,6 +18,13 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'mcp-financial-server', level: env.LOG_LEVEL, destination });
   const redis = createRedis(env.REDIS_URL);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+  const policy = await enforceNoEviction(redis, {
+    onEvicting: (message) => {
+      logger.fatal(message);
+      process.exit(1);
+    },
+  });
+  if (policy === 'unchecked') logger.warn('Redis did not answer at start: maxmemory-policy is checked when it does');
   const server = createMcpFinancialServer(env, { redis, logger, logRing });
   const running = await server.start();
   logger.info({ url: `${running.url}/mcp`, health: `${running.url}/health`, metrics: `${running.url}/metrics` }, `MCP Financial Server listening on ${running.url}`);
