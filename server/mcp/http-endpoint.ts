@@ -2,6 +2,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { Request, Response } from 'express';
 import type { AuthFailureLog } from '../auth/auth-failures';
 import { clientIp } from '../auth/client-ip';
+import { bearerChallenge } from '../auth/www-authenticate';
 import type { ServerMetrics } from '../metrics';
 import type { McpServerPool } from './server-pool';
 import { callerFrom, hasScope, requiredScopeFor, type ToolContext } from './tool-context';
@@ -37,7 +38,12 @@ export function createMcpHttpHandler(config: McpHttpEndpointConfig) {
         .status(403)
         .set(
           'WWW-Authenticate',
-          `Bearer error="insufficient_scope", scope="${missing.scope}", error_description="${missing.tool} needs scope ${missing.scope}", resource_metadata="${config.resourceMetadataUrl(req)}"`,
+          bearerChallenge({
+            error: 'insufficient_scope',
+            scope: missing.scope,
+            description: `${missing.tool} needs scope ${missing.scope}`,
+            resourceMetadata: config.resourceMetadataUrl(req),
+          }),
         )
         .json({ error: 'insufficient_scope', error_description: `${missing.tool} needs scope "${missing.scope}"` });
       return;
