@@ -14,7 +14,12 @@ import type { ServerEnv } from './config';
 import { createBackends } from './backends';
 import { registerFinanceTools } from './tools/finance-tools';
 import { createMcpHttpHandler, mcpMethodNotAllowed, trackMcpRequest } from './mcp/http-endpoint';
+import { createClientLogLevels } from './mcp/client-log-levels';
 import { createMcpServerFactory, type ToolRegistrar } from './mcp/mcp-server';
+import { createOpsPrompts } from './prompts/ops-prompts';
+import { createCompletions, registerCompletionHandler } from './resources/completions';
+import { createDocsCatalog, type DocsCatalog } from './resources/docs-catalog';
+import { createResourceCatalog, registerResourceHandlers } from './resources/resources';
 import { createMcpServerPool } from './mcp/server-pool';
 import { createTransportGuard, transportAllowlist, type TransportAllowlist } from './mcp/transport-guard';
 import type { ToolContext } from './mcp/tool-context';
@@ -40,6 +45,8 @@ export interface McpFinancialServerDeps {
   registrars?: ToolRegistrar[];
   /** Recent log lines for ops_collect_evidence (main.ts tees the logger into it). */
   logRing?: LogRing;
+  /** The operations guide and runbooks served as resources. @defaultValue createDocsCatalog() (docs/, runbooks/) */
+  docs?: DocsCatalog;
 }
 
 /** Every scope a token for this server can carry (advertised in the RFC 9728 metadata). */
@@ -71,7 +78,8 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     logger,
     policy: { allowlist: allowlistOf(env), maxPrefixV4: env.IP_BLOCK_MAX_PREFIX, maxPrefixV6: env.IP_BLOCK_MAX_PREFIX_V6 },
   });
-  const ctx: ToolContext = { backends, maintenance, metrics, logger };
+  const logLevels = createClientLogLevels({ redis, prefix: env.REDIS_PREFIX });
+  const ctx: ToolContext = { backends, maintenance, metrics, logger, logLevels };
   const healthDeps: HealthDeps = {
     version: SERVER_VERSION,
     startedAt,
@@ -95,12 +103,19 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     logRing: deps.logRing,
     logger,
   });
+  const docs = deps.docs ?? createDocsCatalog();
+  const resources = createResourceCatalog(ctx, docs);
+  const complete = createCompletions(ctx, docs);
+  const bindPrompts = createOpsPrompts({ ctx, docs, health: healthDeps });
   const createServer = createMcpServerFactory({
     name: 'mcp-financial-server',
     version: SERVER_VERSION,
     ctx,
     tools: opsTools,
     registrars,
+    capabilities: { resources: {}, prompts: {}, completions: {} },
+    binders: [(server) => registerResourceHandlers(server, resources), bindPrompts, (server) => registerCompletionHandler(server, complete)],
+    logLevels,
   });
   // Build one at start: duplicate tool names fail here, and the scope index is ready for the first request.
   void createServer().close();
