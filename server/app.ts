@@ -47,6 +47,8 @@ export interface McpFinancialServerDeps {
   logRing?: LogRing;
   /** The operations guide and runbooks served as resources. @defaultValue createDocsCatalog() (docs/, runbooks/) */
   docs?: DocsCatalog;
+  /** Items per resources/list page. @defaultValue 50 */
+  resourcePageSize?: number;
 }
 
 /** Every scope a token for this server can carry (advertised in the RFC 9728 metadata). */
@@ -104,7 +106,7 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     logger,
   });
   const docs = deps.docs ?? createDocsCatalog();
-  const resources = createResourceCatalog(ctx, docs);
+  const resources = createResourceCatalog(ctx, docs, { pageSize: deps.resourcePageSize });
   const complete = createCompletions(ctx, docs);
   const bindPrompts = createOpsPrompts({ ctx, docs, health: healthDeps });
   const createServer = createMcpServerFactory({

@@ -63,7 +63,7 @@ export const RESOURCE_TEMPLATES: readonly ScopedTemplate[] = Object.freeze([
 /** Documents (guide, runbooks) need ops:read. */
 export const DOCS_SCOPE = 'ops:read';
 
-/** Items per resources/list page. */
+/** Items per resources/list page, unless the server is built with another. */
 export const RESOURCE_PAGE_SIZE = 50;
 /** Most items a templated read returns (transactions, accounts). */
 const READ_LIMIT = 100;
@@ -117,7 +117,8 @@ const SinceSchema = z.iso.datetime({ offset: true });
  * time, with an opaque cursor. No subscriptions: a stateless server cannot
  * hold the stream an update would travel on.
  */
-export function createResourceCatalog(ctx: ToolContext, docs: DocsCatalog) {
+export function createResourceCatalog(ctx: ToolContext, docs: DocsCatalog, options: { pageSize?: number } = {}) {
+  const PAGE = options.pageSize ?? RESOURCE_PAGE_SIZE;
   async function list(caller: ToolCaller, cursor: string | undefined, signal: AbortSignal): Promise<ListResourcesResult> {
     const pos = decodeCursor(cursor);
     const documents = hasScope(caller.scopes, DOCS_SCOPE) ? docs.documents : [];
@@ -125,16 +126,16 @@ export function createResourceCatalog(ctx: ToolContext, docs: DocsCatalog) {
     const resources: Resource[] = [];
     let accountsCursor: string | null | undefined = 'a' in pos ? pos.a : undefined;
     if ('o' in pos) {
-      const slice = documents.slice(pos.o, pos.o + RESOURCE_PAGE_SIZE);
+      const slice = documents.slice(pos.o, pos.o + PAGE);
       resources.push(...slice.map(({ uri, name, title, description, mimeType }) => ({ uri, name, title, description, mimeType })));
-      if (pos.o + RESOURCE_PAGE_SIZE < documents.length) return { resources, nextCursor: encodeCursor({ o: pos.o + RESOURCE_PAGE_SIZE }) };
+      if (pos.o + PAGE < documents.length) return { resources, nextCursor: encodeCursor({ o: pos.o + PAGE }) };
       if (!withAccounts) return { resources };
-      if (resources.length === RESOURCE_PAGE_SIZE) return { resources, nextCursor: encodeCursor({ a: null }) };
+      if (resources.length === PAGE) return { resources, nextCursor: encodeCursor({ a: null }) };
       accountsCursor = null;
     }
     if (!withAccounts) throw new CodedError(ErrorCode.Forbidden, 'insufficient_scope: listing accounts needs scope "accounts:read"');
     await requireFinanceOpen(ctx);
-    const page = await financeOf(ctx).listAccounts({ limit: RESOURCE_PAGE_SIZE - resources.length, cursor: accountsCursor ?? undefined }, { signal });
+    const page = await financeOf(ctx).listAccounts({ limit: PAGE - resources.length, cursor: accountsCursor ?? undefined }, { signal });
     for (const a of page.accounts) {
       resources.push({ uri: `account://${a.id}`, name: `account-${a.id}`, title: `${a.ownerName} (${a.currency} ${a.type})`, mimeType: 'application/json' });
     }
