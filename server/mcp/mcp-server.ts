@@ -4,10 +4,13 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   ListToolsRequestSchema,
   ListToolsResultSchema,
-  SetLevelRequestSchema,
+  ErrorCode,
+  LoggingLevelSchema,
+  McpError,
   type ListToolsResult,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { ClientLogLevels } from './client-log-levels';
 import { callerFrom, registerGuardedTools, type GuardedTool, type ToolContext } from './tool-context';
@@ -48,6 +51,12 @@ export interface McpServerFactory {
   capabilities: ServerCapabilities;
 }
 
+/** logging/setLevel with any level, so that a bad one gets our -32602 instead of the SDK's -32603. */
+const SetLevelLooseSchema = z.object({
+  method: z.literal('logging/setLevel'),
+  params: z.looseObject({ level: z.unknown() }),
+});
+
 /** Nothing here can send a list_changed notification or a resource update. */
 function withoutListChanged(c: ServerCapabilities): ServerCapabilities {
   return {
@@ -83,8 +92,11 @@ export function createMcpServerFactory(config: McpServerFactoryConfig): McpServe
     for (const register of config.registrars ?? []) register(server, config.ctx);
     for (const bind of config.binders ?? []) bind(server);
     // No sessions here: the level is kept per caller (client-log-levels.ts), never on the pooled server.
-    server.server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
-      await config.logLevels?.set(callerFrom(extra.authInfo), request.params.level);
+    server.server.setRequestHandler(SetLevelLooseSchema, async (request, extra) => {
+      const level = LoggingLevelSchema.safeParse(request.params.level);
+      // The SDK's own schema would answer a bad level as -32603; it is the client's mistake (-32602).
+      if (!level.success) throw new McpError(ErrorCode.InvalidParams, `E_VALIDATION_FAILED: level must be one of ${LoggingLevelSchema.options.join(', ')}`);
+      await config.logLevels?.set(callerFrom(extra.authInfo), level.data);
       return {};
     });
     // Registering prompts and tools made the SDK add `listChanged: true`; put back what is served.
