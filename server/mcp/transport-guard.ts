@@ -78,7 +78,11 @@ export function transportAllowlist(options: {
     if (h) defaults.add(h);
   }
   const resource = options.resourceUrl ? new URL(options.resourceUrl) : undefined;
-  if (resource) defaults.add(resource.host);
+  if (resource) {
+    defaults.add(resource.host);
+    // A client may spell the default port out (`mcp.example.com:443`).
+    if (!resource.port) defaults.add(normaliseHost(`${resource.hostname}:${resource.protocol === 'https:' ? 443 : 80}`)!);
+  }
 
   const hosts = new Set<string>();
   const anyPortHosts = new Set<string>();
