@@ -14,8 +14,14 @@ import type { ServerEnv } from './config';
 import { createBackends } from './backends';
 import { registerFinanceTools } from './tools/finance-tools';
 import { createMcpHttpHandler, mcpMethodNotAllowed, trackMcpRequest } from './mcp/http-endpoint';
+import { createClientLogLevels } from './mcp/client-log-levels';
 import { createMcpServerFactory, type ToolRegistrar } from './mcp/mcp-server';
+import { createOpsPrompts } from './prompts/ops-prompts';
+import { createCompletions, registerCompletionHandler } from './resources/completions';
+import { createDocsCatalog, type DocsCatalog } from './resources/docs-catalog';
+import { createResourceCatalog, registerResourceHandlers } from './resources/resources';
 import { createMcpServerPool } from './mcp/server-pool';
+import { createTransportGuard, transportAllowlist, type TransportAllowlist } from './mcp/transport-guard';
 import type { ToolContext } from './mcp/tool-context';
 import { createServerMetrics } from './metrics';
 import { createAuditLog } from './ops/audit';
@@ -39,6 +45,10 @@ export interface McpFinancialServerDeps {
   registrars?: ToolRegistrar[];
   /** Recent log lines for ops_collect_evidence (main.ts tees the logger into it). */
   logRing?: LogRing;
+  /** The operations guide and runbooks served as resources. @defaultValue createDocsCatalog() (docs/, runbooks/) */
+  docs?: DocsCatalog;
+  /** Items per resources/list page. @defaultValue 50 */
+  resourcePageSize?: number;
 }
 
 /** Every scope a token for this server can carry (advertised in the RFC 9728 metadata). */
@@ -70,7 +80,8 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     logger,
     policy: { allowlist: allowlistOf(env), maxPrefixV4: env.IP_BLOCK_MAX_PREFIX, maxPrefixV6: env.IP_BLOCK_MAX_PREFIX_V6 },
   });
-  const ctx: ToolContext = { backends, maintenance, metrics, logger };
+  const logLevels = createClientLogLevels({ redis, prefix: env.REDIS_PREFIX });
+  const ctx: ToolContext = { backends, maintenance, metrics, logger, logLevels };
   const healthDeps: HealthDeps = {
     version: SERVER_VERSION,
     startedAt,
@@ -98,12 +109,19 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     logRing: deps.logRing,
     logger,
   });
+  const docs = deps.docs ?? createDocsCatalog();
+  const resources = createResourceCatalog(ctx, docs, { pageSize: deps.resourcePageSize });
+  const complete = createCompletions(ctx, docs);
+  const bindPrompts = createOpsPrompts({ ctx, docs, health: healthDeps });
   const createServer = createMcpServerFactory({
     name: 'mcp-financial-server',
     version: SERVER_VERSION,
     ctx,
     tools: opsTools,
     registrars,
+    capabilities: { resources: {}, prompts: {}, completions: {} },
+    binders: [(server) => registerResourceHandlers(server, resources), bindPrompts, (server) => registerCompletionHandler(server, complete)],
+    logLevels,
   });
   // Build one at start: duplicate tool names fail here, and the scope index is ready for the first request.
   void createServer().close();
@@ -124,6 +142,22 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     return `${u.origin}/.well-known/oauth-protected-resource${u.pathname === '/' ? '' : u.pathname}`;
   };
 
+  const allowlistFor = (port: number): TransportAllowlist =>
+    transportAllowlist({
+      bindHost: env.HOST,
+      port,
+      allowedHosts: listOf(env.MCP_ALLOWED_HOSTS),
+      allowedOrigins: listOf(env.MCP_ALLOWED_ORIGINS),
+      resourceUrl: env.MCP_RESOURCE_URL,
+    });
+  // Recomputed by start() once the real port is known (SERVER_PORT=0 in tests).
+  let allowlist = allowlistFor(env.SERVER_PORT);
+  const transportGuard = createTransportGuard(
+    { rejections: metrics.transportRejections, onMcpRefusal: () => metrics.requests.inc({ tool: 'none', status: '403' }) },
+    () => allowlist,
+  );
+  const mcpGuard = transportGuard({ checkHost: true });
+
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxySetting(env.TRUST_PROXY));
@@ -133,17 +167,21 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     if (req.path === '/mcp') metrics.requests.inc({ tool: 'none', status: '403' });
     res.status(403).json({ error: 'forbidden', error_description: 'your address is blocked' });
   });
+  // A foreign Origin is refused everywhere; Host is checked on the MCP surface
+  // (/mcp and its metadata) only, since probes and scrapers address a replica by IP.
+  app.use(transportGuard({ checkHost: false }));
 
   // /mcp first: it is the hot path, and Express tries routes in order.
   app.post(
     '/mcp',
+    mcpGuard,
     trackMcpRequest(metrics),
     createBearerAuth({ verifier, failures, resourceMetadataUrl }),
     express.json({ limit: '1mb' }),
     createMcpHttpHandler({ servers, ctx, metrics, failures, resourceMetadataUrl }),
   );
-  app.get('/mcp', mcpMethodNotAllowed);
-  app.delete('/mcp', mcpMethodNotAllowed);
+  app.get('/mcp', mcpGuard, mcpMethodNotAllowed);
+  app.delete('/mcp', mcpGuard, mcpMethodNotAllowed);
 
   app.get('/health', async (_req, res) => {
     const m = await maintenance.status();
@@ -165,11 +203,10 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
     res.json({ status: 'ready' });
   });
   app.get('/metrics', metricsHandler(registry));
-  app.get(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'], (req, res) => {
-    const servers = listOf(env.OAUTH_AUTHORIZATION_SERVERS ?? '');
+  app.get(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'], mcpGuard, (req, res) => {
     res.json({
       resource: resourceUrl(req),
-      ...(servers.length > 0 ? { authorization_servers: servers } : {}),
+      authorization_servers: authorizationServers(env, new URL(resourceUrl(req)).origin),
       scopes_supported: SCOPES_SUPPORTED,
       bearer_methods_supported: ['header'],
       resource_name: 'MCP Financial Server',
@@ -201,6 +238,14 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
       await createServer.cacheToolList();
       await denylist.start();
       running = await listen(app, env.SERVER_PORT, env.HOST);
+      allowlist = allowlistFor(running.port);
+      if (!env.OAUTH_AUTHORIZATION_SERVERS) {
+        const advertised = authorizationServers(env, new URL(env.MCP_RESOURCE_URL ?? running.url).origin);
+        logger.warn(
+          { advertised },
+          `OAUTH_AUTHORIZATION_SERVERS is unset: the protected-resource metadata advertises ${advertised.join(', ')} as authorization server meanwhile; set OAUTH_AUTHORIZATION_SERVERS to the issuer of your tokens`,
+        );
+      }
       return running;
     },
     async stop(): Promise<void> {
@@ -213,6 +258,18 @@ export function createMcpFinancialServer(env: ServerEnv, deps: McpFinancialServe
 }
 
 export type McpFinancialServer = ReturnType<typeof createMcpFinancialServer>;
+
+/**
+ * RFC 9728 `authorization_servers` (the MCP authorization spec requires at
+ * least one): OAUTH_AUTHORIZATION_SERVERS, else JWT_ISSUER when it is a URL,
+ * else this server's own origin, the issuer `npm run token` stands in for.
+ */
+export function authorizationServers(env: ServerEnv, ownOrigin: string): string[] {
+  const configured = listOf(env.OAUTH_AUTHORIZATION_SERVERS ?? '');
+  if (configured.length > 0) return configured;
+  if (env.JWT_ISSUER && /^https?:\/\//.test(env.JWT_ISSUER) && URL.canParse(env.JWT_ISSUER)) return [env.JWT_ISSUER];
+  return [ownOrigin];
+}
 
 function allowlistOf(env: ServerEnv) {
   try {

@@ -41,7 +41,11 @@ export const ServerEnvSchema = z
     /** This server's public /mcp URL (RFC 9728 `resource`); derived from the request when unset. */
     MCP_RESOURCE_URL: httpUrl().optional(),
     /** Comma-separated authorization server URLs advertised in the protected-resource metadata. */
-    OAUTH_AUTHORIZATION_SERVERS: z.string().optional(),
+    OAUTH_AUTHORIZATION_SERVERS: urlList().optional(),
+    /** Comma-separated `host[:port]` the /mcp endpoint answers (DNS rebinding); default: the bound host and port. */
+    MCP_ALLOWED_HOSTS: hostList().default(''),
+    /** Comma-separated origins (`https://agent.example.com`) a browser client may call from; default: the bound host's. */
+    MCP_ALLOWED_ORIGINS: urlList().default(''),
     /** Comma-separated CIDRs that ops_block_ip must never block (e.g. the office, the load balancer). */
     IP_ALLOWLIST: z.string().default(''),
     /** Broadest IPv4 prefix ops_block_ip accepts (a /8 would cut off a continent). */
@@ -68,6 +72,26 @@ export const ServerEnvSchema = z
     message: 'must be >= HTTP_POOL_SIZE',
     path: ['HTTP_POOL_MAXSIZE'],
   });
+
+const items = (text: string) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function urlList() {
+  return z.string().refine(
+    (text) => items(text).every((u) => /^https?:\/\/[^/?#\s]+/.test(u) && URL.canParse(u)),
+    'must be comma-separated http(s) URLs',
+  );
+}
+
+function hostList() {
+  return z.string().refine(
+    (text) => items(text).every((h) => /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(h)),
+    'must be comma-separated host or host:port entries (IPv6 in brackets)',
+  );
+}
 
 export type ServerEnv = z.output<typeof ServerEnvSchema>;
 

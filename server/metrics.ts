@@ -14,6 +14,8 @@ export interface ServerMetrics {
   activeConnections: Gauge;
   authFailures: Counter<'reason'>;
   jwtFailures: Counter<'reason'>;
+  /** Requests refused by the transport rules (foreign `Host` or `Origin`), before auth. */
+  transportRejections: Counter<'reason'>;
 }
 
 export interface ServerMetricsOptions {
@@ -64,6 +66,12 @@ export function createServerMetrics(registry: Registry, options: ServerMetricsOp
     jwtFailures: new Counter({
       name: 'jwt_validation_failures_total',
       help: 'Bearer tokens that failed validation, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    transportRejections: new Counter({
+      name: 'mcp_transport_rejections_total',
+      help: 'Requests refused for a foreign Host or Origin header (DNS rebinding protection), by reason.',
       labelNames: ['reason'],
       registers: [registry],
     }),

@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { AuthFailureLog } from './auth-failures';
 import { clientIp } from './client-ip';
 import { JwtVerificationError, type JwtVerifier } from './jwt-verifier';
+import { bearerChallenge } from './www-authenticate';
 
 export interface BearerAuthConfig {
   verifier: JwtVerifier;
@@ -49,7 +50,9 @@ export function createBearerAuth(config: BearerAuthConfig) {
     } catch (err) {
       if (err instanceof Refusal) {
         config.failures.record(err.reason, clientIp(req));
-        answer(res, err.reason === 'jwks_unavailable' ? new ServerError(err.message) : new InvalidTokenError(err.message), config.resourceMetadataUrl(req));
+        const error = err.reason === 'jwks_unavailable' ? new ServerError(err.message) : new InvalidTokenError(err.message);
+        // RFC 6750 §3.1: a request with no credentials gets a challenge without an error code.
+        answer(res, error, config.resourceMetadataUrl(req), err.reason !== 'missing');
         return;
       }
       answer(res, new ServerError('Internal Server Error'));
@@ -69,10 +72,12 @@ class Refusal extends Error {
 
 const refuse = (reason: JwtVerificationError['reason'], message: string) => new Refusal(reason, message);
 
-function answer(res: Response, error: OAuthError, resourceMetadataUrl?: string): void {
+function answer(res: Response, error: OAuthError, resourceMetadataUrl?: string, withError = true): void {
   if (error instanceof InvalidTokenError) {
-    const meta = resourceMetadataUrl ? `, resource_metadata="${resourceMetadataUrl}"` : '';
-    res.set('WWW-Authenticate', `Bearer error="${error.errorCode}", error_description="${error.message}"${meta}`);
+    const challenge = withError
+      ? bearerChallenge({ error: 'invalid_token', description: error.message, resourceMetadata: resourceMetadataUrl })
+      : bearerChallenge({ resourceMetadata: resourceMetadataUrl });
+    res.set('WWW-Authenticate', challenge);
     res.status(401).json(error.toResponseObject());
     return;
   }

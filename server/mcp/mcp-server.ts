@@ -1,9 +1,19 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ListToolsRequestSchema, ListToolsResultSchema, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ListToolsRequestSchema,
+  ListToolsResultSchema,
+  ErrorCode,
+  LoggingLevelSchema,
+  McpError,
+  type ListToolsResult,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
-import { registerGuardedTools, type GuardedTool, type ToolContext } from './tool-context';
+import type { ClientLogLevels } from './client-log-levels';
+import { callerFrom, registerGuardedTools, type GuardedTool, type ToolContext } from './tool-context';
 
 /** Something that binds more tools to a server, e.g. `registerFinanceTools`. */
 export type ToolRegistrar = (server: McpServer, ctx: ToolContext) => void;
@@ -17,6 +27,16 @@ export interface McpServerFactoryConfig {
   /** Registrars owned elsewhere (finance tools). */
   registrars?: readonly ToolRegistrar[];
   instructions?: string;
+  /** Resources, prompts, completions: built once, bound to each server. */
+  binders?: readonly ((server: McpServer) => void)[];
+  /**
+   * What the server advertises, exactly what it serves (the SDK would add
+   * `listChanged: true`, which a stateless server can never send). `tools` and
+   * `logging` are always there. @defaultValue tools and logging only
+   */
+  capabilities?: ServerCapabilities;
+  /** Where `logging/setLevel` keeps each caller's level. */
+  logLevels?: ClientLogLevels;
 }
 
 export interface McpServerFactory {
@@ -27,6 +47,24 @@ export interface McpServerFactory {
    * JSON Schema on each tools/list: ~0.2 ms per tool) and serves it from then on.
    */
   cacheToolList(): Promise<void>;
+  /** What every server built here advertises in its initialize answer. */
+  capabilities: ServerCapabilities;
+}
+
+/** logging/setLevel with any level, so that a bad one gets our -32602 instead of the SDK's -32603. */
+const SetLevelLooseSchema = z.object({
+  method: z.literal('logging/setLevel'),
+  params: z.looseObject({ level: z.unknown() }),
+});
+
+/** Nothing here can send a list_changed notification or a resource update. */
+function withoutListChanged(c: ServerCapabilities): ServerCapabilities {
+  return {
+    ...c,
+    tools: { listChanged: false },
+    ...(c.prompts ? { prompts: { listChanged: false } } : {}),
+    ...(c.resources ? { resources: { listChanged: false, subscribe: false } } : {}),
+  };
 }
 
 /**
@@ -37,8 +75,9 @@ export interface McpServerFactory {
  */
 export function createMcpServerFactory(config: McpServerFactoryConfig): McpServerFactory {
   const info = { name: config.name, version: config.version };
+  const capabilities: ServerCapabilities = { ...config.capabilities, tools: { listChanged: false }, logging: {} };
   const options = {
-    capabilities: { tools: { listChanged: false } },
+    capabilities,
     instructions: config.instructions,
     // The SDK builds a fresh Ajv per Server unless given one: measured at ~230 µs of
     // the ~260 µs a per-request server cost. One shared validator is safe (it keeps
@@ -51,6 +90,17 @@ export function createMcpServerFactory(config: McpServerFactoryConfig): McpServe
     const server = new McpServer(info, options);
     registerGuardedTools(server, config.ctx, config.tools);
     for (const register of config.registrars ?? []) register(server, config.ctx);
+    for (const bind of config.binders ?? []) bind(server);
+    // No sessions here: the level is kept per caller (client-log-levels.ts), never on the pooled server.
+    server.server.setRequestHandler(SetLevelLooseSchema, async (request, extra) => {
+      const level = LoggingLevelSchema.safeParse(request.params.level);
+      // The SDK's own schema would answer a bad level as -32603; it is the client's mistake (-32602).
+      if (!level.success) throw new McpError(ErrorCode.InvalidParams, `E_VALIDATION_FAILED: level must be one of ${LoggingLevelSchema.options.join(', ')}`);
+      await config.logLevels?.set(callerFrom(extra.authInfo), level.data);
+      return {};
+    });
+    // Registering prompts and tools made the SDK add `listChanged: true`; put back what is served.
+    server.server.registerCapabilities(withoutListChanged(capabilities));
     if (toolList) {
       const cached = toolList;
       server.server.setRequestHandler(ListToolsRequestSchema, () => cached);
@@ -59,6 +109,7 @@ export function createMcpServerFactory(config: McpServerFactoryConfig): McpServe
   };
 
   const factory = build as McpServerFactory;
+  factory.capabilities = capabilities;
   factory.cacheToolList = async () => {
     // Ask a real server over an in-memory pair, so the cached answer is exactly the SDK's.
     const server = build();

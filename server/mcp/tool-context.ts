@@ -1,11 +1,20 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode as McpErrorCode,
+  McpError,
+  type CallToolResult,
+  type LoggingLevel,
+  type ServerNotification,
+  type ToolAnnotations,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import { asCodedError, CodedError, ErrorCode } from '../../lib/errors';
+import { asCodedError, CodedError, ErrorCode, ValidationError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { Backends } from '../backends/types';
 import type { ServerMetrics } from '../metrics';
+import { DEFAULT_LOGGING_LEVEL, levelShown, type ClientLogLevels } from './client-log-levels';
 
 /** Is the server in maintenance (the seed's status file)? Cheap: cached, invalidated on change. */
 export interface MaintenanceGate {
@@ -21,6 +30,8 @@ export interface ToolContext {
   maintenance: MaintenanceGate;
   metrics: ServerMetrics;
   logger: Logger;
+  /** Each caller's `logging/setLevel`; without it every message from `info` up is sent. */
+  logLevels?: ClientLogLevels;
 }
 
 /** Who is calling, from the verified token (`extra.authInfo`). */
@@ -37,6 +48,14 @@ export interface ToolInvocation {
   ctx: ToolContext;
   caller: ToolCaller;
   signal: AbortSignal;
+  /**
+   * `notifications/progress` when the client sent a `progressToken` (a no-op
+   * otherwise). Reaches the client only for tools with `streams: true`, whose
+   * calls are answered as an SSE stream.
+   */
+  progress(done: number, total: number, message?: string): Promise<void>;
+  /** `notifications/message` at or above the caller's `logging/setLevel`, same delivery rule as progress. */
+  log(level: LoggingLevel, message: string): Promise<void>;
 }
 
 /** What a tool returns on success; the guard wraps it into a CallToolResult. */
@@ -63,6 +82,11 @@ export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
   input: I;
   output: O;
   annotations?: ToolAnnotations;
+  /**
+   * Long tool that reports progress and log messages: its calls are answered
+   * as an SSE stream (the JSON response mode cannot carry notifications).
+   */
+  streams?: boolean;
   run(args: z.output<I>, call: ToolInvocation): Promise<ToolOutput<z.output<O>>>;
 }
 
@@ -110,7 +134,36 @@ export function toolError(err: CodedError): CallToolResult {
   };
 }
 
-type Callback = (args: unknown, extra: { authInfo?: AuthInfo; signal: AbortSignal }) => Promise<CallToolResult>;
+interface CallExtra {
+  authInfo?: AuthInfo;
+  signal: AbortSignal;
+  _meta?: { progressToken?: string | number };
+  sendNotification(notification: ServerNotification): Promise<void>;
+}
+
+type Callback = (args: unknown, extra: CallExtra) => Promise<CallToolResult>;
+
+/** zod issues as one line: `amount.currency: must be an ISO 4217 code; limit: ...`. */
+export function issuesText(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(arguments)'}: ${i.message}`).join('; ');
+}
+
+function notifier(ctx: ToolContext, caller: ToolCaller, extra: CallExtra) {
+  const token = extra._meta?.progressToken;
+  let threshold: Promise<LoggingLevel> | undefined;
+  const send = (n: ServerNotification) => extra.sendNotification(n).catch(() => undefined);
+  return {
+    progress: async (done: number, total: number, message?: string) => {
+      if (token === undefined) return;
+      await send({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, ...(message ? { message } : {}) } });
+    },
+    log: async (level: LoggingLevel, message: string) => {
+      threshold ??= ctx.logLevels?.get(caller) ?? Promise.resolve(DEFAULT_LOGGING_LEVEL);
+      if (!levelShown(level, await threshold)) return;
+      await send({ method: 'notifications/message', params: { level, logger: 'mcp-financial-server', data: message } });
+    },
+  };
+}
 
 function refusalStatus(code: ErrorCode): string {
   if (code === ErrorCode.Forbidden) return '403';
@@ -143,8 +196,13 @@ function guard(tool: GuardedTool, ctx: ToolContext): Callback {
       if (spec.kind === 'finance' && (await ctx.maintenance.isOn())) {
         throw new CodedError(ErrorCode.Maintenance, 'the server is in maintenance; finance tools are unavailable, retry later');
       }
-      const out = await spec.run(args as never, { ctx, caller, signal: extra.signal });
-      return { content: [{ type: 'text', text: out.text }], structuredContent: out.structured as Record<string, unknown> };
+      // Bad arguments are the model's to fix: an isError result with a code, not a protocol error.
+      const input = spec.input.safeParse(args ?? {});
+      if (!input.success) throw new ValidationError(`invalid arguments for ${spec.name}: ${issuesText(input.error)}`);
+      const out = await spec.run(input.data as never, { ctx, caller, signal: extra.signal, ...notifier(ctx, caller, extra) });
+      const output = spec.output.safeParse(out.structured);
+      if (!output.success) throw new CodedError(ErrorCode.Internal, `${spec.name} produced a result outside its output schema: ${issuesText(output.error)}`);
+      return { content: [{ type: 'text', text: out.text }], structuredContent: output.data as Record<string, unknown> };
     } catch (err) {
       const coded = asCodedError(err);
       status = refusalStatus(coded.code);
@@ -178,13 +236,40 @@ export function requiredScopeFor(ctx: ToolContext, toolName: string): string | u
   return scopes.get(ctx)?.get(toolName);
 }
 
+/** Does a call to this tool stream (SSE) instead of answering JSON? */
+export function streamsFor(ctx: ToolContext, toolName: string): boolean {
+  return streaming.get(ctx)?.has(toolName) ?? false;
+}
+const streaming = new WeakMap<ToolContext, Set<string>>();
+
+// The tools bound to each server, for our own tools/call handler.
+const boundTools = new WeakMap<McpServer, Map<string, Callback>>();
+
+/**
+ * tools/call, ours instead of the SDK's: the SDK validates arguments before the
+ * callback and answers a schema error as `MCP error -32602: ...`; the guard
+ * validates after the scope check and answers `E_VALIDATION_FAILED: ...` like
+ * every other refusal. An unknown tool stays a protocol error (-32602).
+ */
+function installCallHandler(server: McpServer, tools: Map<string, Callback>): void {
+  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const cb = tools.get(request.params.name);
+    if (!cb) throw new McpError(McpErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
+    return cb(request.params.arguments, extra as unknown as CallExtra);
+  });
+}
+
 /** Binds guarded tools to a (per-request) McpServer. */
 export function registerGuardedTools(server: McpServer, ctx: ToolContext, tools: readonly GuardedTool[]): void {
   let index = scopes.get(ctx);
   if (!index) scopes.set(ctx, (index = new Map()));
+  let streams = streaming.get(ctx);
+  if (!streams) streaming.set(ctx, (streams = new Set()));
+  let bound = boundTools.get(server);
   for (const tool of tools) {
     const { spec } = tool;
     index.set(spec.name, spec.scope);
+    if (spec.streams) streams.add(spec.name);
     server.registerTool(
       spec.name,
       {
@@ -196,5 +281,10 @@ export function registerGuardedTools(server: McpServer, ctx: ToolContext, tools:
       },
       compiledFor(ctx, tool) as never,
     );
+    if (!bound) {
+      boundTools.set(server, (bound = new Map()));
+      installCallHandler(server, bound);
+    }
+    bound.set(spec.name, compiledFor(ctx, tool));
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../../lib/logger';
-import { defineTool, type GuardedTool } from '../mcp/tool-context';
+import { defineTool, type GuardedTool, type ToolInvocation } from '../mcp/tool-context';
 import { audited, type AuditLog } from './audit';
 import { BACKUP_KINDS, type BackupManifest, type BackupStore } from './backups';
 
@@ -26,6 +26,14 @@ const summary = (m: BackupManifest) => ({
   skipped: m.skipped,
 });
 
+/** Each step as `notifications/progress` (when asked for) and an info `notifications/message`. */
+function stepReporter(tool: string, progress: ToolInvocation['progress'], log: ToolInvocation['log']) {
+  return async (step: string, done: number, total: number) => {
+    await progress(done, total, step);
+    await log('info', `${tool}: ${step}`);
+  };
+}
+
 export interface BackupToolsDeps {
   backups: BackupStore;
   audit: AuditLog;
@@ -44,8 +52,17 @@ export function backupTools(deps: BackupToolsDeps): GuardedTool[] {
     kind: 'ops',
     input: z.object({ kind: z.enum(BACKUP_KINDS).default('config') }),
     output: SummarySchema,
-    async run(args, { caller }) {
-      const m = await audited(deps.audit, { actor: caller.subject, tool: 'ops_backup_create', args }, async () => summary(await deps.backups.create(caller.subject, args.kind)), onAuditError);
+    // Adds a new archive; overwrites nothing, touches nothing outside BACKUP_DIR.
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    streams: true,
+    async run(args, { caller, progress, log }) {
+      const onStep = stepReporter('ops_backup_create', progress, log);
+      const m = await audited(
+        deps.audit,
+        { actor: caller.subject, tool: 'ops_backup_create', args },
+        async () => summary(await deps.backups.create(caller.subject, args.kind, onStep)),
+        onAuditError,
+      );
       const skipped = m.skipped.length > 0 ? ` (skipped, not found: ${m.skipped.join(', ')})` : '';
       return { structured: m, text: `Backup ${m.name}: ${m.fileCount} files, ${m.archiveBytes} bytes, sha256 ${m.archiveSha256}${skipped}` };
     },
@@ -58,7 +75,7 @@ export function backupTools(deps: BackupToolsDeps): GuardedTool[] {
     kind: 'ops',
     input: z.object({ limit: z.number().int().min(1).max(500).default(20) }),
     output: z.object({ backups: z.array(SummarySchema) }),
-    annotations: { readOnlyHint: true },
+    annotations: { readOnlyHint: true, openWorldHint: false },
     async run(args) {
       const backups = (await deps.backups.list()).slice(0, args.limit).map(summary);
       const text = backups.length === 0 ? 'No backups.' : backups.map((b) => `- ${b.name} (${b.createdAt}, ${b.fileCount} files, by ${b.createdBy})`).join('\n');
@@ -73,7 +90,7 @@ export function backupTools(deps: BackupToolsDeps): GuardedTool[] {
     kind: 'ops',
     input: z.object({ name: NameSchema }),
     output: z.object({ name: z.string(), ok: z.boolean(), problems: z.array(z.string()), fileCount: z.number() }),
-    annotations: { readOnlyHint: true },
+    annotations: { readOnlyHint: true, openWorldHint: false },
     async run(args) {
       const v = await deps.backups.verify(args.name);
       const text = v.ok ? `Backup ${v.name} verified: ${v.fileCount} files intact.` : `Backup ${v.name} FAILED verification:\n${v.problems.map((p) => `  - ${p}`).join('\n')}`;
@@ -91,8 +108,17 @@ export function backupTools(deps: BackupToolsDeps): GuardedTool[] {
       target: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a directory name, not a path').optional(),
     }),
     output: z.object({ name: z.string(), targetDir: z.string(), fileCount: z.number() }),
-    async run(args, { caller }) {
-      const r = await audited(deps.audit, { actor: caller.subject, tool: 'ops_backup_restore', args }, () => deps.backups.restore(args.name, args.target), onAuditError);
+    // Extracts into a fresh directory only (an existing one is E_CONFLICT): nothing live is overwritten.
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    streams: true,
+    async run(args, { caller, progress, log }) {
+      const onStep = stepReporter('ops_backup_restore', progress, log);
+      const r = await audited(
+        deps.audit,
+        { actor: caller.subject, tool: 'ops_backup_restore', args },
+        () => deps.backups.restore(args.name, args.target, onStep),
+        onAuditError,
+      );
       return { structured: r, text: `Restored ${r.fileCount} files from ${r.name} into ${r.targetDir}` };
     },
   });

@@ -47,6 +47,9 @@ export interface BackupStoreConfig {
   cwd?: string;
 }
 
+/** Told after each step of a long operation: what was done, and how far along (done of total). */
+export type ProgressStep = (step: string, done: number, total: number) => Promise<void> | void;
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.tar\.gz$/;
 
 /**
@@ -65,7 +68,7 @@ export function createBackupStore(config: BackupStoreConfig) {
   }
   const manifestPath = (name: string) => `${archivePath(name)}.manifest.json`;
 
-  async function create(actor: string, kind: BackupKind = 'config'): Promise<BackupManifest> {
+  async function create(actor: string, kind: BackupKind = 'config', onStep: ProgressStep = () => undefined): Promise<BackupManifest> {
     const paths = kind === 'config' ? config.paths : (config.kindPaths?.[kind] ?? []);
     if (paths.length === 0) throw new CodedError(ErrorCode.ConfigInvalid, `no ${KIND_ENV[kind]} configured: nothing to back up for kind ${kind}`);
     const present: string[] = [];
@@ -76,13 +79,16 @@ export function createBackupStore(config: BackupStoreConfig) {
       else skipped.push(p);
     }
     if (present.length === 0) throw new NotFoundError(`none of ${KIND_ENV[kind]} exists: ${paths.join(', ')}`);
+    await onStep(`found ${present.length} of ${paths.length} ${KIND_ENV[kind]}`, 1, 4);
     await fs.mkdir(config.dir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const name = `backup-${kind === 'config' ? '' : `${kind}-`}${stamp}-${randomBytes(3).toString('hex')}.tar.gz`;
     const file = archivePath(name);
     // follow: store what symlinks point at, so an archive never contains a link
     await tar.c({ gzip: true, file, cwd: '/', portable: true, follow: true }, present);
+    await onStep(`archived into ${name}`, 2, 4);
     const [archiveSha256, stat, files] = await Promise.all([sha256File(file), fs.stat(file), readEntries(file)]);
+    await onStep(`hashed the archive and ${files.files.length} files`, 3, 4);
     const manifest: BackupManifest = {
       name,
       createdAt: new Date().toISOString(),
@@ -94,6 +100,7 @@ export function createBackupStore(config: BackupStoreConfig) {
       files: files.files,
     };
     await atomicWrite(manifestPath(name), `${JSON.stringify(manifest, null, 2)}\n`);
+    await onStep('manifest written', 4, 4);
     return manifest;
   }
 
@@ -140,11 +147,12 @@ export function createBackupStore(config: BackupStoreConfig) {
   }
 
   /** Extracts a verified backup into `<BACKUP_DIR>/restores/<target>`; never anywhere else. */
-  async function restore(name: string, target?: string): Promise<{ name: string; targetDir: string; fileCount: number }> {
+  async function restore(name: string, target?: string, onStep: ProgressStep = () => undefined): Promise<{ name: string; targetDir: string; fileCount: number }> {
     const verification = await verify(name);
     if (!verification.ok) {
       throw new CodedError(ErrorCode.ValidationFailed, `backup ${name} failed verification, nothing restored: ${verification.problems.join('; ')}`);
     }
+    await onStep(`verified ${name}: ${verification.fileCount} files intact`, 1, 3);
     const dirName = target ?? `${name.replace(/\.tar\.gz$/, '')}-${Date.now()}`;
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(dirName) || dirName.includes('..')) throw new ValidationError(`"${dirName}" is not a valid restore directory name`);
     const targetDir = path.join(restoreRoot, dirName);
@@ -154,6 +162,7 @@ export function createBackupStore(config: BackupStoreConfig) {
     } catch {
       throw new CodedError(ErrorCode.Conflict, `restore directory ${dirName} already exists`);
     }
+    await onStep(`created ${targetDir}`, 2, 3);
     let count = 0;
     await tar.x({
       file: archivePath(name),
@@ -167,6 +176,7 @@ export function createBackupStore(config: BackupStoreConfig) {
         return ok;
       },
     });
+    await onStep(`extracted ${count} files`, 3, 3);
     return { name, targetDir, fileCount: count };
   }
 

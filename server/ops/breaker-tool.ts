@@ -22,7 +22,7 @@ export function breakerResetTool(deps: { backends: Backends; audit: AuditLog; lo
       }),
       previousState: z.enum(['closed', 'open', 'half-open']).optional(),
     }),
-    annotations: { idempotentHint: true },
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async run(args, { caller }) {
       const previousState = deps.backends.breakers().find((b) => b.service === args.service)?.state;
       const breaker = await audited(

@@ -47,14 +47,21 @@ export function evidenceTool(deps: EvidenceToolDeps): GuardedTool {
     kind: 'ops',
     input: z.object({ reason: z.string().max(500).optional().describe('why, e.g. the incident id') }),
     output: z.object({ path: z.string(), sha256: z.string(), bytes: z.number(), files: z.array(z.string()), errors: z.array(z.string()) }),
-    async run(args, { caller }) {
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    streams: true,
+    async run(args, { caller, progress, log }) {
+      const onStep = async (step: string, done: number, total: number) => {
+        await progress(done, total, step);
+        await log('info', `ops_collect_evidence: ${step}`);
+      };
       const r = await audited(
         deps.audit,
         { actor: caller.subject, tool: 'ops_collect_evidence', args },
-        () => collectEvidence(deps.evidenceDir, sources(), { actor: caller.subject, reason: args.reason ?? null }),
+        () => collectEvidence(deps.evidenceDir, sources(), { actor: caller.subject, reason: args.reason ?? null }, onStep),
         (err) => deps.logger.error({ err: err.message }, 'audit write failed'),
       );
       const warn = r.errors.length > 0 ? `\nMissing parts: ${r.errors.join('; ')}` : '';
+      if (r.errors.length > 0) await log('warning', `ops_collect_evidence: missing parts: ${r.errors.join('; ')}`);
       return { structured: r, text: `Evidence preserved: ${r.path}\nsha256 ${r.sha256} (${r.bytes} bytes, ${r.files.length} files)${warn}` };
     },
   });

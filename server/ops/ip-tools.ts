@@ -38,7 +38,7 @@ export function ipTools(deps: IpToolsDeps): GuardedTool[] {
       reason: z.string().min(3).max(500),
     }),
     output: z.object({ blocked: IpBlockSchema }),
-    annotations: { destructiveHint: false, idempotentHint: true },
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async run(args, { caller }) {
       const blocked = await audited(deps.audit, { actor: caller.subject, tool: 'ops_block_ip', args }, () =>
         deps.denylist.block({ ...args, actor: caller.subject }),
@@ -54,7 +54,7 @@ export function ipTools(deps: IpToolsDeps): GuardedTool[] {
     kind: 'ops',
     input: z.object({ ip: z.string().min(2).max(64) }),
     output: z.object({ unblocked: IpBlockSchema }),
-    annotations: { idempotentHint: false },
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     async run(args, { caller }) {
       const unblocked = await audited(deps.audit, { actor: caller.subject, tool: 'ops_unblock_ip', args }, () =>
         deps.denylist.unblock(args.ip),
@@ -70,7 +70,7 @@ export function ipTools(deps: IpToolsDeps): GuardedTool[] {
     kind: 'ops',
     input: z.object({}),
     output: z.object({ count: z.number().int(), blocks: z.array(IpBlockSchema) }),
-    annotations: { readOnlyHint: true },
+    annotations: { readOnlyHint: true, openWorldHint: false },
     async run() {
       const blocks = await deps.denylist.list();
       const text = blocks.length === 0 ? 'No blocked IPs.' : [`${blocks.length} blocked:`, ...blocks.map((b) => `- ${describeBlock(b)}`)].join('\n');

@@ -21,7 +21,8 @@ export function maintenanceTool(deps: { maintenance: MaintenanceStore; audit: Au
       since: z.string().optional(),
       statusFile: z.string(),
     }),
-    annotations: { idempotentHint: true },
+    // Destructive in effect: while on, every finance tool is refused.
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     async run(args, { caller }) {
       const status = await audited(
         deps.audit,

@@ -32,7 +32,7 @@ export function securityReportTool(deps: { failures: AuthFailureLog; denylist: I
       /** Addresses beyond `top` that are not listed. */
       moreClients: z.number().int(),
     }),
-    annotations: { readOnlyHint: true },
+    annotations: { readOnlyHint: true, openWorldHint: false },
     async run(args) {
       const sinceMs = Date.now() - args.windowMinutes * 60_000;
       const entries = await deps.failures.since(sinceMs);

@@ -5,7 +5,7 @@ import { CurrencySchema, TransactionSchema, TransactionStatusSchema } from '../b
 import { AccountIdSchema, CursorSchema, LimitSchema } from './finance-account-tools';
 import { financeOf, formatMoney, moreLine, transactionLine } from './finance-format';
 
-const TransactionIdSchema = z
+export const TransactionIdSchema = z
   .string()
   .min(1)
   .max(64)

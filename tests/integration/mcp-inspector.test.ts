@@ -116,6 +116,28 @@ describe('MCP Inspector CLI against the server', () => {
     expect(health.content[0].text).toMatch(/^Health \(full\): OK/);
   }, 120_000);
 
+  test('resources/list and prompts/list show the guide, the runbooks, the accounts and the three prompts; one of each is read', async () => {
+    const opsToken = await npmToken('accounts:read transactions:read ops:read', { sub: 'inspector' });
+    const { resources } = (await inspector('resources/list', [], opsToken)) as { resources: Array<{ uri: string; mimeType: string }> };
+    const uris = resources.map((r) => r.uri);
+    expect(uris[0]).toBe('docs://operations-guide');
+    expect(uris).toContain('runbook://HighErrorRate');
+    expect(uris.some((u) => u.startsWith('account://acc_'))).toBe(true);
+
+    const runbook = await inspector('resources/read', ['--uri', 'runbook://HighErrorRate'], opsToken);
+    expect(runbook.contents[0]).toMatchObject({ uri: 'runbook://HighErrorRate', mimeType: 'application/yaml', text: expect.stringMatching(/^# Runbook for the HighErrorRate alert/) });
+    const accountUri = uris.find((u) => u.startsWith('account://'))!;
+    const account = await inspector('resources/read', ['--uri', accountUri], opsToken);
+    expect(JSON.parse(account.contents[0].text).account.id).toBe(accountUri.slice('account://'.length));
+
+    const { prompts } = (await inspector('prompts/list', [], opsToken)) as { prompts: Array<{ name: string }> };
+    expect(prompts.map((p) => p.name)).toEqual(['investigate_transaction', 'reconcile_account', 'triage_alert']);
+    const triage = await inspector('prompts/get', ['--prompt-name', 'triage_alert', '--prompt-args', 'alertname=HighErrorRate'], opsToken);
+    const attached = (triage.messages as Json[]).find((m) => m.content.type === 'resource');
+    expect(attached.content.resource.uri).toBe('runbook://HighErrorRate');
+    expect((triage.messages as Json[]).some((m) => m.content.type === 'text' && m.content.text.includes('Health (full): '))).toBe(true);
+  }, 120_000);
+
   test('a tool error comes back as an isError result the Inspector prints', async () => {
     const refused = await callTool('get_account', { accountId: 'acc_does_not_exist' });
     expect(refused.isError).toBe(true);

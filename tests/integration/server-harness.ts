@@ -65,6 +65,8 @@ export async function startTestServer(
     registrars: deps.production ? undefined : (deps.registrars ?? []),
     registry: deps.registry,
     logRing: deps.logRing,
+    docs: deps.docs,
+    resourcePageSize: deps.resourcePageSize,
   });
   const running = await server.start();
   const clients: Client[] = [];
