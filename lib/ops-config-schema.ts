@@ -96,10 +96,10 @@ export const PrioritySectionSchema = z.strictObject({
   response_times: z.strictObject({ P1: DelaySchema, P2: DelaySchema, P3: DelaySchema, P4: DelaySchema }),
 });
 
-const NOTIFY_HINT = 'expected oncall_primary, oncall_secondary, channel, usergroup:<handle> or user:<name>';
+const NOTIFY_HINT = 'expected oncall_primary, oncall_secondary, oncall:<rotation>, channel, usergroup:<handle> or user:<name>';
 export const NotifyTextSchema = z
   .string({ error: NOTIFY_HINT })
-  .regex(/^(oncall_primary|oncall_secondary|channel|usergroup:[A-Za-z0-9._-]+|user:[A-Za-z0-9._-]+)$/, NOTIFY_HINT);
+  .regex(/^(oncall_primary|oncall_secondary|channel|(oncall|usergroup|user):[A-Za-z0-9._-]+)$/, NOTIFY_HINT);
 
 export const EscalationStepSchema = z.strictObject({
   after: DelaySchema,
@@ -125,6 +125,8 @@ export const OnCallOverrideSchema = z.strictObject({
   reason: z.string().optional(),
   /** Who asked for it (set by `/ops oncall override`). */
   by: z.string().optional(),
+  /** The named rotation (`oncall.rotations`) it covers; unset: the main `oncall.rotation`. */
+  rotation: NameSchema.optional(),
 });
 
 export const RotationSchema = z.strictObject({
@@ -139,7 +141,10 @@ export const RotationSchema = z.strictObject({
 });
 
 export const OnCallSchema = z.strictObject({
+  /** The main rotation: `oncall_primary` / `oncall_secondary` and `/ops oncall`. */
   rotation: RotationSchema,
+  /** More rotations by name (one per imported schedule), paged with `notify: oncall:<name>`. */
+  rotations: z.record(NameSchema, RotationSchema).default({}),
   max_override: DurationTextSchema.default('7d'),
   overrides: z.array(OnCallOverrideSchema).default([]),
 });

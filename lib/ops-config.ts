@@ -113,7 +113,8 @@ export function loadOpsConfig(file?: string): OpsConfig {
 
 /** Everyone the config knows by name: rotation members and RBAC users. */
 export function knownUsers(config: OpsConfig): Set<string> {
-  return new Set([...config.oncall.rotation.members, ...Object.keys(config.rbac.users)]);
+  const named = Object.values(config.oncall.rotations).flatMap((r) => r.members);
+  return new Set([...config.oncall.rotation.members, ...named, ...Object.keys(config.rbac.users)]);
 }
 
 /** References between sections, which no single section's schema can see. */
@@ -134,6 +135,9 @@ function crossCheck(config: OpsConfig): Issue[] {
   for (const [name, policy] of Object.entries(policies)) {
     const at = ['escalation', 'policies', name];
     policy.steps.forEach((step, i) => {
+      if (step.notify.startsWith('oncall:') && !(step.notify.slice(7) in config.oncall.rotations)) {
+        issues.push({ path: [...at, 'steps', i, 'notify'], message: `no rotation named "${step.notify.slice(7)}" in oncall.rotations` });
+      }
       if (step.notify.startsWith('user:') && !users.has(step.notify.slice(5))) {
         issues.push({ path: [...at, 'steps', i, 'notify'], message: `unknown user "${step.notify.slice(5)}" (not a rotation member or RBAC user)` });
       }
@@ -153,18 +157,25 @@ function crossCheck(config: OpsConfig): Issue[] {
       }
     }
   }
-  const rotation = config.oncall.rotation;
-  if (rotation.start.includes('T')) {
+  const rotations: Array<[PropertyKey[], OpsConfig['oncall']['rotation']]> = [
+    [['oncall', 'rotation'], config.oncall.rotation],
+    ...Object.entries(config.oncall.rotations).map(([name, r]): [PropertyKey[], OpsConfig['oncall']['rotation']] => [['oncall', 'rotations', name], r]),
+  ];
+  for (const [at, rotation] of rotations) {
+    if (!rotation.start.includes('T')) continue;
     const local = DateTime.fromISO(rotation.start, { zone: rotation.timezone });
     if (local.toFormat('HH:mm') !== rotation.handoff) {
       issues.push({
-        path: ['oncall', 'rotation', 'start'],
+        path: [...at, 'start'],
         message: `its time of day (${local.toFormat('HH:mm')} in ${rotation.timezone}) differs from handoff (${rotation.handoff}); give a date, or the handoff time`,
       });
     }
   }
   config.oncall.overrides.forEach((o, i) => {
     if (!users.has(o.user)) issues.push({ path: ['oncall', 'overrides', i, 'user'], message: `unknown user "${o.user}"` });
+    if (o.rotation !== undefined && !(o.rotation in config.oncall.rotations)) {
+      issues.push({ path: ['oncall', 'overrides', i, 'rotation'], message: `no rotation named "${o.rotation}" in oncall.rotations` });
+    }
     const zone = config.oncall.rotation.timezone;
     if (parseInstant(o.to, zone).getTime() <= parseInstant(o.from, zone).getTime()) {
       issues.push({ path: ['oncall', 'overrides', i, 'to'], message: 'must be later than from' });

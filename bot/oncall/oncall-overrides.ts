@@ -21,6 +21,7 @@ const StoredOverrideSchema = z.object({
     to: z.string(),
     reason: z.string().optional(),
     by: z.string().optional(),
+    rotation: z.string().optional(),
   }),
 });
 
@@ -41,6 +42,31 @@ export function createOverrideStore({ redis, prefix }: { redis: Redis; prefix: s
     await redis.multi().zadd(key, endMs, member).pexpire(key, Math.max(1, ttlMs)).exec();
   }
 
+  /**
+   * Stores an override under a stable id (an importer's: the source's override
+   * id), replacing one stored earlier under that id. Returns 'unchanged' when
+   * the same override is already there, so importing twice changes nothing.
+   * An override that is over by `now` is not stored ('over').
+   */
+  async function put(id: string, override: OnCallOverride, now: Date): Promise<'added' | 'updated' | 'unchanged' | 'over'> {
+    const endMs = new Date(override.to).getTime();
+    const members = await redis.zrange(key, 0, -1);
+    const same = members.flatMap((m) => {
+      const parsed = StoredOverrideSchema.safeParse(safeJson(m));
+      return parsed.success && parsed.data.id === id ? [{ raw: m, stored: parsed.data }] : [];
+    });
+    const normal = JSON.stringify(StoredOverrideSchema.shape.override.parse(override));
+    if (same.length === 1 && JSON.stringify(same[0]!.stored.override) === normal) return 'unchanged';
+    if (endMs <= now.getTime()) return 'over';
+    const last = Number((await redis.zrange(key, -1, -1, 'WITHSCORES'))[1] ?? 0);
+    const tx = redis.multi();
+    if (same.length) tx.zrem(key, ...same.map((s) => s.raw));
+    tx.zadd(key, endMs, JSON.stringify({ id, createdAt: now.getTime(), override: JSON.parse(normal) }));
+    tx.pexpire(key, Math.max(1, Math.max(endMs, last) - now.getTime()));
+    await tx.exec();
+    return same.length ? 'updated' : 'added';
+  }
+
   /** Overrides not over at `now`, oldest first (the order whoIsOnCall expects: the last one wins). */
   async function live(now: Date): Promise<OnCallOverride[]> {
     const t = now.getTime();
@@ -56,7 +82,7 @@ export function createOverrideStore({ redis, prefix }: { redis: Redis; prefix: s
       .map((s) => s.override);
   }
 
-  return { key, add, live };
+  return { key, add, put, live };
 }
 
 function safeJson(text: string): unknown {
