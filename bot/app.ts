@@ -26,6 +26,8 @@ import { createOpsCommandRouter } from './commands/router';
 import { incidentVerbs } from './commands/incident-verbs';
 import type { OpsVerb } from './commands/types';
 import { createChannelResolver } from './incidents/slack-channels';
+import { ALERTMANAGER_HEARTBEAT, createHeartbeatMonitor } from './heartbeats/heartbeat-monitor';
+import { createHeartbeatRouter } from './heartbeats/heartbeat-routes';
 import { createOutboxWebClient, createSlackOutbox, type SlackOutboxConfigInput } from './slack-outbox';
 
 export interface BotDeps {
@@ -107,6 +109,17 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     grafanaUrl: env.GRAFANA_URL,
     onOpened: escalation && ((id) => escalation.opened(id)),
     onResolved: escalation && ((id) => escalation.resolved(id)),
+    watchdogAlertname: config.heartbeats.watchdog.alertname,
+    onWatchdog: () => heartbeats.beat(ALERTMANAGER_HEARTBEAT),
+  });
+  // Heartbeat incidents open and resolve through the intake, like any alert.
+  const heartbeats = createHeartbeatMonitor({
+    redis,
+    prefix: env.REDIS_PREFIX,
+    config: config.heartbeats,
+    timeScale: env.ESCALATION_TIME_SCALE,
+    deliver: (payload) => intake.receive(payload),
+    logger,
   });
   const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
     connection: redis,
@@ -138,6 +151,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
 
   web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics }));
   web.use(createRunbookRouter(runbooks, RUNBOOKS_DIR));
+  web.use(createHeartbeatRouter({ config: config.heartbeats, monitor: heartbeats, logger }));
   web.get('/health', async (_req, res) => {
     const redisOk = await redis.ping().then(() => true, () => false);
     res.status(redisOk ? 200 : 503).json({ status: redisOk ? 'ok' : 'degraded', redis: redisOk, mode: socketMode ? 'socket' : 'http' });
@@ -151,6 +165,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     if (socketMode) await app.start();
     await outbox.start();
     await escalation?.start();
+    await heartbeats.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
     return http;
@@ -159,13 +174,14 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   async function stop(): Promise<void> {
     if (socketMode) await app.stop().catch(() => undefined);
     await http?.close();
+    await heartbeats.stop();
     await escalation?.stop();
     await notifier.drain();
     await outbox.close();
     await queue.close();
   }
 
-  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, heartbeats, notifier, outbox, actions, registry, start, stop };
 }
 
 

@@ -1,6 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { DURATION_HINT, isDuration } from './duration';
+import { HeartbeatsSchema } from './ops-config-heartbeats';
 import { PlatformSchema } from './ops-config-platform';
 
 /**
@@ -198,6 +199,7 @@ export const OpsConfigSchema = z.strictObject({
   rbac: RbacSchema,
   storm: StormSchema,
   platform: PlatformSchema,
+  heartbeats: HeartbeatsSchema.default({ watchdog: { alertname: 'Watchdog', interval: '10m', priority: 'P1' }, sources: {} }),
 });
 
 export type OpsConfig = z.output<typeof OpsConfigSchema>;
