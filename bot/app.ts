@@ -28,6 +28,7 @@ import type { OpsVerb } from './commands/types';
 import { createChannelResolver } from './incidents/slack-channels';
 import { ALERTMANAGER_HEARTBEAT, createHeartbeatMonitor } from './heartbeats/heartbeat-monitor';
 import { createHeartbeatRouter } from './heartbeats/heartbeat-routes';
+import { createCalendarRouter } from './calendars/calendar-routes';
 import { createOutboxWebClient, createSlackOutbox, type SlackOutboxConfigInput } from './slack-outbox';
 
 export interface BotDeps {
@@ -152,6 +153,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics }));
   web.use(createRunbookRouter(runbooks, RUNBOOKS_DIR));
   web.use(createHeartbeatRouter({ config: config.heartbeats, monitor: heartbeats, logger }));
+  web.use(createCalendarRouter({ config, redis, prefix: env.REDIS_PREFIX, logger }));
   web.get('/health', async (_req, res) => {
     const redisOk = await redis.ping().then(() => true, () => false);
     res.status(redisOk ? 200 : 503).json({ status: redisOk ? 'ok' : 'degraded', redis: redisOk, mode: socketMode ? 'socket' : 'http' });

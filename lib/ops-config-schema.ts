@@ -1,6 +1,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { DURATION_HINT, isDuration } from './duration';
+import { CalendarsSchema } from './ops-config-calendars';
 import { HeartbeatsSchema } from './ops-config-heartbeats';
 import { PlatformSchema } from './ops-config-platform';
 
@@ -199,6 +200,7 @@ export const OpsConfigSchema = z.strictObject({
   rbac: RbacSchema,
   storm: StormSchema,
   platform: PlatformSchema,
+  calendars: CalendarsSchema.default({ feed: { days_back: 7, days_ahead: 56 } }),
   heartbeats: HeartbeatsSchema.default({ watchdog: { alertname: 'Watchdog', interval: '10m', priority: 'P1' }, sources: {} }),
 });
 
