@@ -6,6 +6,8 @@ import { buildFragment, describePlan, type ImportPlan } from './import-plan';
 import { matchUsers, type EmailLookup } from './slack-users';
 import type { SourceClient } from './source-client';
 import { fetchGrafanaOnCall, grafanaSourceUsers, mapGrafanaOnCall } from './grafana-oncall';
+import { fetchOpsgenie, mapOpsgenie, opsgenieSourceUsers } from './opsgenie';
+import { fetchPagerDuty, mapPagerDuty, pagerDutySourceUsers } from './pagerduty';
 
 /**
  * One import run: read the source, match users to Slack, map, then either
@@ -15,7 +17,7 @@ import { fetchGrafanaOnCall, grafanaSourceUsers, mapGrafanaOnCall } from './graf
  * under the source's ids.
  */
 
-export const SOURCES = ['grafana-oncall'] as const;
+export const SOURCES = ['grafana-oncall', 'opsgenie', 'pagerduty'] as const;
 export type SourceName = (typeof SOURCES)[number];
 
 export interface ImportOptions {
@@ -45,11 +47,19 @@ export interface ImportResult {
   overrides: Record<'added' | 'updated' | 'unchanged' | 'over', number>;
 }
 
-export async function readSource(source: SourceName, client: SourceClient, lookupEmail: EmailLookup): Promise<ImportPlan> {
+export async function readSource(source: SourceName, client: SourceClient, lookupEmail: EmailLookup, now: Date): Promise<ImportPlan> {
   switch (source) {
     case 'grafana-oncall': {
       const snapshot = await fetchGrafanaOnCall(client);
       return mapGrafanaOnCall(snapshot, await matchUsers(grafanaSourceUsers(snapshot), lookupEmail));
+    }
+    case 'opsgenie': {
+      const snapshot = await fetchOpsgenie(client);
+      return mapOpsgenie(snapshot, await matchUsers(opsgenieSourceUsers(snapshot), lookupEmail));
+    }
+    case 'pagerduty': {
+      const snapshot = await fetchPagerDuty(client, now);
+      return mapPagerDuty(snapshot, await matchUsers(pagerDutySourceUsers(snapshot), lookupEmail));
     }
   }
 }
@@ -59,7 +69,8 @@ export async function runImport(options: ImportOptions, deps: ImportDeps): Promi
   const basePath = options.base ?? DEFAULT_OPS_CONFIG_PATH;
   const base = loadOpsConfig(basePath);
   const baseRaw = parseDocument(fs.readFileSync(basePath, 'utf8')).toJS() as Record<string, unknown>;
-  const plan = await readSource(options.source, deps.client, deps.lookupEmail);
+  const now = deps.now?.() ?? new Date();
+  const plan = await readSource(options.source, deps.client, deps.lookupEmail, now);
   // Validated before anything is written: a plan that does not make a valid config writes nothing.
   const { yaml } = buildFragment(plan, baseRaw, base, options.role);
   const overrides = { added: 0, updated: 0, unchanged: 0, over: 0 };
@@ -80,7 +91,6 @@ export async function runImport(options: ImportOptions, deps: ImportDeps): Promi
     fs.renameSync(tmp, out);
     file = 'written';
   }
-  const now = deps.now?.() ?? new Date();
   for (const { id, override } of plan.overrides) overrides[await deps.putOverride(id, override, now)] += 1;
   return { plan, report, yaml, file, overrides };
 }

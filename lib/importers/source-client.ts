@@ -16,6 +16,8 @@ export interface SourceClientOptions {
   baseUrl: string;
   /** The whole Authorization header value, e.g. `GenieKey abc`. */
   authorization: string;
+  /** @defaultValue application/json */
+  accept?: string;
   /** @defaultValue 15000 */
   timeoutMs?: number;
   /** Retries after 429 before giving up. @defaultValue 5 */
@@ -81,7 +83,7 @@ export function createSourceClient(options: SourceClientOptions): SourceClient {
       let res: Response;
       try {
         res = await fetch(url, {
-          headers: { Authorization: options.authorization, Accept: 'application/json' },
+          headers: { Authorization: options.authorization, Accept: options.accept ?? 'application/json' },
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (err) {

@@ -61,7 +61,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const a = parsed.data;
   let redis: ReturnType<typeof createRedis> | undefined;
   try {
-    const client = createSourceClient({ source: a.source, baseUrl: a.url, authorization: sourceAuth(a.source as SourceName, env) });
+    const client = createSourceClient({
+      source: a.source,
+      baseUrl: a.url,
+      authorization: sourceAuth(a.source as SourceName, env),
+      ...(a.source === 'pagerduty' ? { accept: 'application/vnd.pagerduty+json;version=2' } : {}),
+    });
     redis = a.apply ? createRedis(a.redisUrl) : undefined;
     const store = redis && createOverrideStore({ redis, prefix: a.redisPrefix });
     const result = await runImport(

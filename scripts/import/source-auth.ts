@@ -11,5 +11,9 @@ export function sourceAuth(source: SourceName, env: NodeJS.ProcessEnv): string {
   switch (source) {
     case 'grafana-oncall':
       return need('GRAFANA_ONCALL_TOKEN');
+    case 'opsgenie':
+      return `GenieKey ${need('OPSGENIE_API_KEY')}`;
+    case 'pagerduty':
+      return `Token token=${need('PAGERDUTY_TOKEN')}`;
   }
 }
