@@ -29,6 +29,9 @@ import { createChannelResolver } from './incidents/slack-channels';
 import { ALERTMANAGER_HEARTBEAT, createHeartbeatMonitor } from './heartbeats/heartbeat-monitor';
 import { createHeartbeatRouter } from './heartbeats/heartbeat-routes';
 import { createCalendarRouter } from './calendars/calendar-routes';
+import { createHandoffAnnouncer } from './oncall/handoffs';
+import { createOverrideStore } from './oncall/oncall-overrides';
+import { createUserResolver } from './escalation/targets';
 import { createOutboxWebClient, createSlackOutbox, type SlackOutboxConfigInput } from './slack-outbox';
 
 export interface BotDeps {
@@ -79,10 +82,11 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     { stormThresholdPerMinute: config.storm.threshold_per_minute, ...deps.slackOutbox },
     { redis, prefix: env.REDIS_PREFIX, client: createOutboxWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL), store, logger, registry },
   );
+  const resolveChannel = createChannelResolver(app.client);
   const notifier = createIncidentNotifier({
     outbox,
     store,
-    resolveChannel: createChannelResolver(app.client),
+    resolveChannel,
     channelFor: (p) => config.channels[p],
     logger,
   });
@@ -120,6 +124,18 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     config: config.heartbeats,
     timeScale: env.ESCALATION_TIME_SCALE,
     deliver: (payload) => intake.receive(payload),
+    logger,
+  });
+  const resolveUser = createUserResolver(config, app.client, logger);
+  const overrideStore = createOverrideStore({ redis, prefix: env.REDIS_PREFIX });
+  const handoffs = createHandoffAnnouncer({
+    config,
+    overrides: (at) => overrideStore.live(at),
+    post: async (m) => outbox.reply({ id: m.id, channel: await resolveChannel(m.channel), text: m.text }),
+    mention: async (name) => {
+      const id = await resolveUser(name);
+      return id ? `<@${id}>` : `@${name}`;
+    },
     logger,
   });
   const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
@@ -168,6 +184,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await outbox.start();
     await escalation?.start();
     await heartbeats.start();
+    handoffs.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
     return http;
@@ -177,6 +194,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     if (socketMode) await app.stop().catch(() => undefined);
     await http?.close();
     await heartbeats.stop();
+    await handoffs.stop();
     await escalation?.stop();
     await notifier.drain();
     await outbox.close();

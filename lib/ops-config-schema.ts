@@ -140,6 +140,8 @@ export const RotationSchema = z.strictObject({
   length: DurationTextSchema.refine((v) => !/^0+[a-z]+$/.test(v), 'must be longer than 0').default('1w'),
   handoff: TimeOfDaySchema.default('09:00'),
   timezone: TimeZoneSchema,
+  /** Where a handoff message is posted when a shift starts; unset: none. */
+  channel: ChannelNameSchema.optional(),
 });
 
 export const OnCallSchema = z.strictObject({

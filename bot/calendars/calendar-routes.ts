@@ -5,7 +5,8 @@ import { z } from 'zod';
 import type { Logger } from '../../lib/logger';
 import type { OpsConfig } from '../../lib/ops-config';
 import { createOverrideStore } from '../oncall/oncall-overrides';
-import { coverSegments, MAIN_ROTATION, renderIcalFeed } from './ical-feed';
+import { coverSegments } from '../oncall/handoffs';
+import { MAIN_ROTATION, renderIcalFeed } from './ical-feed';
 
 /**
  * `GET /oncall/<rotation>.ics?token=<feed token>`: the rotation with its

@@ -1,5 +1,6 @@
-import type { OnCallOverride, OpsConfig } from '../../lib/ops-config';
-import { rotationOf, whoIsOnCall } from '../oncall/oncall';
+import type { OpsConfig } from '../../lib/ops-config';
+import type { CoverSegment } from '../oncall/handoffs';
+import { rotationOf } from '../oncall/oncall';
 
 /**
  * A rotation as an iCalendar (RFC 5545) feed: one VEVENT per unbroken cover
@@ -7,30 +8,8 @@ import { rotationOf, whoIsOnCall } from '../oncall/oncall';
  * calendar app updates events instead of duplicating them. Pure.
  */
 
-export interface CoverSegment {
-  user: string;
-  from: Date;
-  to: Date;
-  override: boolean;
-}
-
 /** The main rotation's name in URLs and messages. */
 export const MAIN_ROTATION = 'main';
-/** Bounds the walk: a feed of a 1-hour rotation over 366 days stays finite. */
-const MAX_SEGMENTS = 2000;
-
-/** Who covers the rotation from `from` to `to`, as consecutive segments. */
-export function coverSegments(config: OpsConfig, overrides: readonly OnCallOverride[], from: Date, to: Date, rotation?: string): CoverSegment[] {
-  const out: CoverSegment[] = [];
-  let t = from.getTime();
-  for (let i = 0; i < MAX_SEGMENTS && t < to.getTime(); i++) {
-    const now = whoIsOnCall(new Date(t), config, overrides, rotation);
-    out.push({ user: now.primary, from: now.shiftStart, to: now.shiftEnd, override: Boolean(now.override) });
-    if (now.shiftEnd.getTime() <= t) break;
-    t = now.shiftEnd.getTime();
-  }
-  return out;
-}
 
 function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
