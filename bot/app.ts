@@ -32,6 +32,7 @@ import { createCalendarRouter } from './calendars/calendar-routes';
 import { createHandoffAnnouncer } from './oncall/handoffs';
 import { createOverrideStore } from './oncall/oncall-overrides';
 import { createUserResolver } from './escalation/targets';
+import { createExternalCalendarSync } from './calendars/external-calendar';
 import { createOutboxWebClient, createSlackOutbox, type SlackOutboxConfigInput } from './slack-outbox';
 
 export interface BotDeps {
@@ -138,6 +139,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     },
     logger,
   });
+  const calendars = createExternalCalendarSync({ config, store: overrideStore, logger });
   const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
     connection: redis,
     prefix: env.REDIS_PREFIX,
@@ -185,6 +187,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await escalation?.start();
     await heartbeats.start();
     handoffs.start();
+    calendars.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
     return http;
@@ -195,13 +198,14 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await http?.close();
     await heartbeats.stop();
     await handoffs.stop();
+    calendars.stop();
     await escalation?.stop();
     await notifier.drain();
     await outbox.close();
     await queue.close();
   }
 
-  return { app, web, config, store, incidents, commands, escalation, intake, heartbeats, notifier, outbox, actions, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, heartbeats, calendars, notifier, outbox, actions, registry, start, stop };
 }
 
 

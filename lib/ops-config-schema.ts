@@ -202,7 +202,7 @@ export const OpsConfigSchema = z.strictObject({
   rbac: RbacSchema,
   storm: StormSchema,
   platform: PlatformSchema,
-  calendars: CalendarsSchema.default({ feed: { days_back: 7, days_ahead: 56 } }),
+  calendars: CalendarsSchema.default({ feed: { days_back: 7, days_ahead: 56 }, external: {} }),
   heartbeats: HeartbeatsSchema.default({ watchdog: { alertname: 'Watchdog', interval: '10m', priority: 'P1' }, sources: {} }),
 });
 

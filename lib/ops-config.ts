@@ -181,6 +181,11 @@ function crossCheck(config: OpsConfig): Issue[] {
       issues.push({ path: ['oncall', 'overrides', i, 'to'], message: 'must be later than from' });
     }
   });
+  for (const name of Object.keys(config.calendars.external)) {
+    if (name !== 'main' && !(name in config.oncall.rotations)) {
+      issues.push({ path: ['calendars', 'external', name], message: `no rotation named "${name}" (main or a name in oncall.rotations)` });
+    }
+  }
   for (const [user, entry] of Object.entries(config.rbac.users)) {
     if (!(entry.role in config.rbac.roles)) issues.push({ path: ['rbac', 'users', user], message: `no role named "${entry.role}"` });
   }

@@ -67,6 +67,16 @@ export function createOverrideStore({ redis, prefix }: { redis: Redis; prefix: s
     return same.length ? 'updated' : 'added';
   }
 
+  /** Removes the overrides stored under ids starting with `idPrefix` that are not in `keep` (an event deleted at the source). */
+  async function prune(idPrefix: string, keep: ReadonlySet<string>): Promise<number> {
+    const gone = (await redis.zrange(key, 0, -1)).filter((m) => {
+      const parsed = StoredOverrideSchema.safeParse(safeJson(m));
+      return parsed.success && parsed.data.id.startsWith(idPrefix) && !keep.has(parsed.data.id);
+    });
+    if (gone.length) await redis.zrem(key, ...gone);
+    return gone.length;
+  }
+
   /** Overrides not over at `now`, oldest first (the order whoIsOnCall expects: the last one wins). */
   async function live(now: Date): Promise<OnCallOverride[]> {
     const t = now.getTime();
@@ -82,7 +92,7 @@ export function createOverrideStore({ redis, prefix }: { redis: Redis; prefix: s
       .map((s) => s.override);
   }
 
-  return { key, add, put, live };
+  return { key, add, put, prune, live };
 }
 
 function safeJson(text: string): unknown {
