@@ -187,6 +187,34 @@ describe('Grafana OnCall import', () => {
   });
 });
 
+describe('npm run import -- grafana-oncall (the command line, in process)', () => {
+  it('--plan prints the plan and the fragment; --apply twice reports the file unchanged the second time', async () => {
+    const out = path.join(dir, 'imported.yaml');
+    const env = { GRAFANA_ONCALL_TOKEN: fake.token, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slackApiUrl, REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: prefix };
+    const printed: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await main(['grafana-oncall', '--url', fake.url, '--plan'], env)).toBe(0);
+      expect(printed.join('')).toContain('--plan: nothing was written');
+      expect(printed.join('')).toContain('oncall.rotations.primary-on-call: alice → bob → dave');
+      expect(fs.existsSync(out)).toBe(false);
+      printed.length = 0;
+      expect(await main(['grafana-oncall', '--url', fake.url, '--apply', '--out', out], env)).toBe(0);
+      expect(printed.join('')).toContain(`${out}: written`);
+      printed.length = 0;
+      expect(await main(['grafana-oncall', '--url', fake.url, '--apply', '--out', out], env)).toBe(0);
+      expect(printed.join('')).toContain(`${out}: unchanged`);
+    } finally {
+      write.mockRestore();
+    }
+    // Real clock here: the fixture's override (spring 2026) is over, so it is counted, not stored.
+    expect(loadOpsConfig(out).oncall.rotations.secondary?.members).toEqual(['bob', 'carol']);
+  });
+});
+
 /** Email → what the bot posts for that person: a Slack mention, or @name for someone Slack does not know. */
 async function slackMentions(): Promise<Map<string, string>> {
   const lookup = createSlackEmailLookup(BOT_TOKEN, slackApiUrl);
