@@ -141,6 +141,8 @@ export function mapGrafanaOnCall(snapshot: GrafanaSnapshot, users: { matched: Ma
     }
     plan.rotations[name] = mapped.rotation;
     rotationOf.set(schedule.id, name);
+    // An overrides calendar keeps working: the bot reads it as this rotation's override source.
+    if (schedule.ical_url_overrides && /^https?:\/\//.test(schedule.ical_url_overrides)) plan.calendars[name] = { url: schedule.ical_url_overrides };
     for (const o of own.filter((s) => s.type === 'override')) {
       const who = o.users?.[0];
       const zone = o.time_zone ?? schedule.time_zone ?? 'UTC';

@@ -54,13 +54,15 @@ export interface ImportPlan {
   users: MappedUser[];
   /** Users Slack does not know by email: paged by name (plain text) until they are matched. */
   unmatchedUsers: MappedUser[];
+  /** External override calendars by rotation (Grafana OnCall's `ical_url_overrides`). */
+  calendars: Record<string, { url: string }>;
   /** Overrides to store in Redis, each under a stable id (the source's). */
   overrides: Array<{ id: string; override: OnCallOverride }>;
   unmapped: Unmapped[];
 }
 
 export function emptyPlan(source: string): ImportPlan {
-  return { source, rotations: {}, policies: {}, rules: [], users: [], unmatchedUsers: [], overrides: [], unmapped: [] };
+  return { source, rotations: {}, policies: {}, rules: [], users: [], unmatchedUsers: [], calendars: {}, overrides: [], unmapped: [] };
 }
 
 /** A config name from a source's display name: "Primary On-Call" → "primary-on-call". */
@@ -126,6 +128,9 @@ export function buildFragment(plan: ImportPlan, baseRaw: Record<string, unknown>
     },
     oncall: { ...baseOncall, rotation: baseOncall.rotation ?? base.oncall.rotation, rotations: { ...asRecord(baseOncall.rotations), ...plan.rotations } },
     rbac: { roles: asRecord(asRecord(baseRaw.rbac).roles ?? base.rbac.roles), users },
+    ...(Object.keys(plan.calendars).length
+      ? { calendars: { ...asRecord(baseRaw.calendars), external: { ...asRecord(asRecord(baseRaw.calendars).external), ...plan.calendars } } }
+      : {}),
   };
   const header = `# Imported from ${plan.source} by \`npm run import\`. Merge these sections into your ops config.\n`;
   const yaml = header + stringify(fragment, { lineWidth: 0 });
@@ -153,6 +158,7 @@ export function describePlan(plan: ImportPlan): string {
   if (plan.defaultPolicy) lines.push(`  + escalation.by_priority: P1..P4 → ${plan.defaultPolicy}`);
   lines.push(`Routing rules (${plan.rules.length}):`);
   for (const r of plan.rules) lines.push(`  + ${r.name}: ${JSON.stringify(r.match ?? r.match_re)} → ${r.policy}`);
+  for (const [name, c] of Object.entries(plan.calendars)) lines.push(`  + calendars.external.${name}: overrides from ${c.url}`);
   lines.push(`Overrides (${plan.overrides.length}), stored in Redis:`);
   for (const { override: o } of plan.overrides) lines.push(`  + ${o.user} covers ${o.rotation ?? 'the main rotation'} from ${o.from} to ${o.to}`);
   lines.push(`Users matched to Slack by email (${plan.users.length}):`);

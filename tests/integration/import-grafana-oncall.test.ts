@@ -111,6 +111,7 @@ describe('Grafana OnCall import', () => {
     expect(config.escalation.by_priority.P1).toBe('default');
     expect(config.routing.rules[0]).toMatchObject({ match_re: { team: 'database' }, policy: 'database' });
     expect(config.rbac.users.bob).toEqual({ role: 'responder', slack_id: 'U0BOB' });
+    expect(config.calendars.external).toEqual({ secondary: { url: 'https://calendar.example/secondary-swaps.ics', refresh: '15m' } });
     const text = fs.readFileSync(out, 'utf8');
     const key = createOverrideStore({ redis, prefix }).key;
     const stored = await redis.zrange(key, 0, -1);
