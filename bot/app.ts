@@ -45,6 +45,13 @@ import { incidentVerbs } from './commands/incident-verbs';
 import type { OpsVerb } from './commands/types';
 import { createChannelResolver } from './incidents/slack-channels';
 import { createSlackRequestGuard } from './slack-request-guard';
+import { ALERTMANAGER_HEARTBEAT, createHeartbeatMonitor } from './heartbeats/heartbeat-monitor';
+import { createHeartbeatRouter } from './heartbeats/heartbeat-routes';
+import { createCalendarRouter } from './calendars/calendar-routes';
+import { createHandoffAnnouncer } from './oncall/handoffs';
+import { createOverrideStore } from './oncall/oncall-overrides';
+import { createUserResolver } from './escalation/targets';
+import { createExternalCalendarSync } from './calendars/external-calendar';
 import { createOutboxWebClient, createSlackOutbox, type SlackOutboxConfigInput } from './slack-outbox';
 
 export interface BotDeps {
@@ -191,7 +198,31 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
       await remediation.opened(id);
     },
     onResolved: escalation && ((id) => escalation.resolved(id)),
+    watchdogAlertname: config.heartbeats.watchdog.alertname,
+    onWatchdog: () => heartbeats.beat(ALERTMANAGER_HEARTBEAT),
   });
+  // Heartbeat incidents open and resolve through the intake, like any alert.
+  const heartbeats = createHeartbeatMonitor({
+    redis,
+    prefix: env.REDIS_PREFIX,
+    config: config.heartbeats,
+    timeScale: env.ESCALATION_TIME_SCALE,
+    deliver: (payload) => intake.receive(payload),
+    logger,
+  });
+  const resolveUser = createUserResolver(config, app.client, logger);
+  const overrideStore = createOverrideStore({ redis, prefix: env.REDIS_PREFIX });
+  const handoffs = createHandoffAnnouncer({
+    config,
+    overrides: (at) => overrideStore.live(at),
+    post: async (m) => outbox.reply({ id: m.id, channel: await resolveChannel(m.channel), text: m.text }),
+    mention: async (name) => {
+      const id = await resolveUser(name);
+      return id ? `<@${id}>` : `@${name}`;
+    },
+    logger,
+  });
+  const calendars = createExternalCalendarSync({ config, store: overrideStore, logger });
   const actions = createRunbookActions({ service: actionService, store, runbooks, audit, config, logger });
   actions.register(app);
   if (silences) checkSnoozeEnd = createSnoozeEndCheck({ store, intake, alertmanager: silences, logger });
@@ -246,6 +277,8 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics }));
   web.use(createRunbookRouter(runbooks, RUNBOOKS_DIR));
   web.use(postmortems.router());
+  web.use(createHeartbeatRouter({ config: config.heartbeats, monitor: heartbeats, logger }));
+  web.use(createCalendarRouter({ config, redis, prefix: env.REDIS_PREFIX, logger }));
   web.get('/health', async (_req, res) => {
     const redisOk = await redis.ping().then(() => true, () => false);
     res.status(redisOk ? 200 : 503).json({ status: redisOk ? 'ok' : 'degraded', redis: redisOk, mode: socketMode ? 'socket' : 'http' });
@@ -272,6 +305,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await Promise.race([published, new Promise((r) => setTimeout(r, 5000).unref())]);
     await escalation?.start();
     retention.start();
+    await heartbeats.start();
+    handoffs.start();
+    calendars.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
     return http;
@@ -281,6 +317,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     if (socketMode) await app.stop().catch(() => undefined);
     await http?.close();
     await retention.stop();
+    await heartbeats.stop();
+    await handoffs.stop();
+    calendars.stop();
     await escalation?.stop();
     await notifier.drain();
     await outbox.close();
@@ -289,7 +328,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await routineQueue.close();
   }
 
-  return { app, web, config, store, incidents, commands, escalation, intake, notifier, outbox, actions, actionService, postmortems, notes, audit, queue, access, retention, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, heartbeats, calendars, notifier, outbox, actions, actionService, postmortems, notes, audit, queue, access, retention, registry, start, stop };
 }
 
 

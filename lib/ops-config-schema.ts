@@ -2,6 +2,8 @@ import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { DURATION_HINT, isDuration } from './duration';
 import { RetentionSchema } from './ops-config-retention';
+import { CalendarsSchema } from './ops-config-calendars';
+import { HeartbeatsSchema } from './ops-config-heartbeats';
 import { PlatformSchema } from './ops-config-platform';
 import { RemediationSchema } from './ops-config-remediation';
 import { RoutineSchema } from './ops-config-routine';
@@ -104,10 +106,10 @@ export const PrioritySectionSchema = z.strictObject({
   response_times: z.strictObject({ P1: DelaySchema, P2: DelaySchema, P3: DelaySchema, P4: DelaySchema }),
 });
 
-const NOTIFY_HINT = 'expected oncall_primary, oncall_secondary, channel, usergroup:<handle> or user:<name>';
+const NOTIFY_HINT = 'expected oncall_primary, oncall_secondary, oncall:<rotation>, channel, usergroup:<handle> or user:<name>';
 export const NotifyTextSchema = z
   .string({ error: NOTIFY_HINT })
-  .regex(/^(oncall_primary|oncall_secondary|channel|usergroup:[A-Za-z0-9._-]+|user:[A-Za-z0-9._-]+)$/, NOTIFY_HINT);
+  .regex(/^(oncall_primary|oncall_secondary|channel|(oncall|usergroup|user):[A-Za-z0-9._-]+)$/, NOTIFY_HINT);
 
 export const EscalationStepSchema = z.strictObject({
   after: DelaySchema,
@@ -133,6 +135,8 @@ export const OnCallOverrideSchema = z.strictObject({
   reason: z.string().optional(),
   /** Who asked for it (set by `/ops oncall override`). */
   by: z.string().optional(),
+  /** The named rotation (`oncall.rotations`) it covers; unset: the main `oncall.rotation`. */
+  rotation: NameSchema.optional(),
 });
 
 export const RotationSchema = z.strictObject({
@@ -144,10 +148,15 @@ export const RotationSchema = z.strictObject({
   length: DurationTextSchema.refine((v) => !/^0+[a-z]+$/.test(v), 'must be longer than 0').default('1w'),
   handoff: TimeOfDaySchema.default('09:00'),
   timezone: TimeZoneSchema,
+  /** Where a handoff message is posted when a shift starts; unset: none. */
+  channel: ChannelNameSchema.optional(),
 });
 
 export const OnCallSchema = z.strictObject({
+  /** The main rotation: `oncall_primary` / `oncall_secondary` and `/ops oncall`. */
   rotation: RotationSchema,
+  /** More rotations by name (one per imported schedule), paged with `notify: oncall:<name>`. */
+  rotations: z.record(NameSchema, RotationSchema).default({}),
   max_override: DurationTextSchema.default('7d'),
   overrides: z.array(OnCallOverrideSchema).default([]),
 });
@@ -219,6 +228,8 @@ export const OpsConfigSchema = z.strictObject({
   platform: PlatformSchema,
   remediation: RemediationSchema.default({ enabled: false, max_per_hour: 3, block_ttl: '1h' }),
   routine: RoutineSchema.prefault({}),
+  calendars: CalendarsSchema.default({ feed: { days_back: 7, days_ahead: 56 }, external: {} }),
+  heartbeats: HeartbeatsSchema.default({ watchdog: { alertname: 'Watchdog', interval: '10m', priority: 'P1' }, sources: {} }),
 });
 
 export type OpsConfig = z.output<typeof OpsConfigSchema>;

@@ -115,7 +115,8 @@ export function loadOpsConfig(file?: string): OpsConfig {
 
 /** Everyone the config knows by name: rotation members and RBAC users. */
 export function knownUsers(config: OpsConfig): Set<string> {
-  return new Set([...config.oncall.rotation.members, ...Object.keys(config.rbac.users)]);
+  const named = Object.values(config.oncall.rotations).flatMap((r) => r.members);
+  return new Set([...config.oncall.rotation.members, ...named, ...Object.keys(config.rbac.users)]);
 }
 
 /** References between sections, which no single section's schema can see. */
@@ -136,6 +137,9 @@ function crossCheck(config: OpsConfig): Issue[] {
   for (const [name, policy] of Object.entries(policies)) {
     const at = ['escalation', 'policies', name];
     policy.steps.forEach((step, i) => {
+      if (step.notify.startsWith('oncall:') && !(step.notify.slice(7) in config.oncall.rotations)) {
+        issues.push({ path: [...at, 'steps', i, 'notify'], message: `no rotation named "${step.notify.slice(7)}" in oncall.rotations` });
+      }
       if (step.notify.startsWith('user:') && !users.has(step.notify.slice(5))) {
         issues.push({ path: [...at, 'steps', i, 'notify'], message: `unknown user "${step.notify.slice(5)}" (not a rotation member or RBAC user)` });
       }
@@ -155,23 +159,35 @@ function crossCheck(config: OpsConfig): Issue[] {
       }
     }
   }
-  const rotation = config.oncall.rotation;
-  if (rotation.start.includes('T')) {
+  const rotations: Array<[PropertyKey[], OpsConfig['oncall']['rotation']]> = [
+    [['oncall', 'rotation'], config.oncall.rotation],
+    ...Object.entries(config.oncall.rotations).map(([name, r]): [PropertyKey[], OpsConfig['oncall']['rotation']] => [['oncall', 'rotations', name], r]),
+  ];
+  for (const [at, rotation] of rotations) {
+    if (!rotation.start.includes('T')) continue;
     const local = DateTime.fromISO(rotation.start, { zone: rotation.timezone });
     if (local.toFormat('HH:mm') !== rotation.handoff) {
       issues.push({
-        path: ['oncall', 'rotation', 'start'],
+        path: [...at, 'start'],
         message: `its time of day (${local.toFormat('HH:mm')} in ${rotation.timezone}) differs from handoff (${rotation.handoff}); give a date, or the handoff time`,
       });
     }
   }
   config.oncall.overrides.forEach((o, i) => {
     if (!users.has(o.user)) issues.push({ path: ['oncall', 'overrides', i, 'user'], message: `unknown user "${o.user}"` });
+    if (o.rotation !== undefined && !(o.rotation in config.oncall.rotations)) {
+      issues.push({ path: ['oncall', 'overrides', i, 'rotation'], message: `no rotation named "${o.rotation}" in oncall.rotations` });
+    }
     const zone = config.oncall.rotation.timezone;
     if (parseInstant(o.to, zone).getTime() <= parseInstant(o.from, zone).getTime()) {
       issues.push({ path: ['oncall', 'overrides', i, 'to'], message: 'must be later than from' });
     }
   });
+  for (const name of Object.keys(config.calendars.external)) {
+    if (name !== 'main' && !(name in config.oncall.rotations)) {
+      issues.push({ path: ['calendars', 'external', name], message: `no rotation named "${name}" (main or a name in oncall.rotations)` });
+    }
+  }
   for (const [user, entry] of Object.entries(config.rbac.users)) {
     if (!(entry.role in config.rbac.roles)) issues.push({ path: ['rbac', 'users', user], message: `no role named "${entry.role}"` });
     if (!entry.slack_id) {
@@ -182,10 +198,12 @@ function crossCheck(config: OpsConfig): Issue[] {
     if (!(entry.role in config.rbac.roles)) issues.push({ path: ['rbac', 'groups', group], message: `no role named "${entry.role}"` });
   }
   // Whoever is on call must be able to acknowledge; a viewer would be paged and could do nothing.
-  rotation.members.forEach((name, i) => {
-    const why = cannotBeOnCall(config, name);
-    if (why) issues.push({ path: ['oncall', 'rotation', 'members', i], message: why });
-  });
+  for (const [at, rotation] of rotations) {
+    rotation.members.forEach((name, i) => {
+      const why = cannotBeOnCall(config, name);
+      if (why) issues.push({ path: [...at, 'members', i], message: why });
+    });
+  }
   config.oncall.overrides.forEach((o, i) => {
     const why = cannotBeOnCall(config, o.user);
     if (why) issues.push({ path: ['oncall', 'overrides', i, 'user'], message: why });

@@ -27,6 +27,7 @@ export const RUNBOOK_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
  */
 export const RULE_FREE_ALERTS: Readonly<Record<string, string>> = {
   BackupFailed: 'workers/routine/backup.ts: the daily configuration backup failed, or no verified backup within routine.backup.max_age',
+  HeartbeatMissing: 'bot/heartbeats/heartbeat-monitor.ts: a heartbeat source (or Alertmanager\'s Watchdog) went quiet for longer than its interval',
 };
 
 /** Every action a runbook may offer in an incident thread. */

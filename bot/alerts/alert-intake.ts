@@ -25,6 +25,12 @@ export interface AlertIntakeOptions {
   onOpened?: (incidentId: string) => Promise<void>;
   /** Called once when Alertmanager resolves an incident. */
   onResolved?: (incidentId: string) => Promise<void>;
+  /**
+   * Alerts by this name (Alertmanager's always-firing Watchdog) are heartbeats,
+   * never incidents: a firing one calls `onWatchdog`.
+   */
+  watchdogAlertname?: string;
+  onWatchdog?: () => Promise<unknown>;
 }
 
 /** A reply lists this many alert changes; a storm of changes is summarised after them. */
@@ -81,8 +87,14 @@ function grafanaExplore(base: string | undefined, generatorURL: string): string 
 export function createAlertIntake(options: AlertIntakeOptions) {
   const { store, notifier, metrics, logger } = options;
 
-  async function receive(payload: AlertmanagerWebhook): Promise<IngestResult> {
-    for (const alert of payload.alerts) metrics.alertsReceived.inc({ status: alert.status });
+  async function receive(incoming: AlertmanagerWebhook): Promise<IngestResult> {
+    for (const alert of incoming.alerts) metrics.alertsReceived.inc({ status: alert.status });
+    const watchdog = options.watchdogAlertname;
+    const isWatchdog = (a: AlertmanagerWebhook['alerts'][number]) => watchdog !== undefined && a.labels.alertname === watchdog;
+    if (incoming.alerts.some((a) => isWatchdog(a) && a.status === 'firing')) await options.onWatchdog?.();
+    const rest = incoming.alerts.filter((a) => !isWatchdog(a));
+    if (rest.length === 0) return { incidentId: '', created: false, changed: false, resolvedNow: false, transitions: [] };
+    const payload = rest.length === incoming.alerts.length ? incoming : { ...incoming, alerts: rest };
     const firing = payload.alerts.find((a) => a.status === 'firing') ?? payload.alerts[0]!;
     const labels = { ...firing.labels, ...payload.commonLabels };
     const decision = decidePriority(labels, options.runbookPriority?.(labels.alertname ?? ''), options.config);

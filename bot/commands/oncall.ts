@@ -5,6 +5,7 @@ import { escapeMrkdwn } from '../../lib/slack-text';
 import { asCodedError, ErrorCode } from '../../lib/errors';
 import type { OnCallOverride, OpsConfig } from '../../lib/ops-config';
 import { createOverrideStore } from '../oncall/oncall-overrides';
+import { nextHandoffs } from '../oncall/handoffs';
 import { createOverride, whoIsOnCall } from '../oncall/oncall';
 
 /**
@@ -54,7 +55,7 @@ function span(ms: number): string {
 
 function describeOverride(o: OnCallOverride, zone: string): string {
   const extras = [o.reason ? `"${escapeMrkdwn(o.reason)}"` : '', o.by ? `set by ${escapeMrkdwn(o.by)}` : ''].filter(Boolean).join(', ');
-  return `*${escapeMrkdwn(o.user)}* from ${when(new Date(o.from), zone)} to ${when(new Date(o.to), zone)}${extras ? ` (${extras})` : ''}`;
+  return `*${escapeMrkdwn(o.user)}*${o.rotation ? ` covers ${escapeMrkdwn(o.rotation)}` : ''} from ${when(new Date(o.from), zone)} to ${when(new Date(o.to), zone)}${extras ? ` (${extras})` : ''}`;
 }
 
 /** `/ops oncall`: who is on call now (until when), who is next, and the overrides in force or coming. */
@@ -71,6 +72,11 @@ export async function handleOncall(ctx: OncallCommandContext): Promise<CommandRe
   ];
   if (now.override) lines.push(`• Covering by override: ${describeOverride(now.override, zone)}`);
   lines.push(`*Next*: *${now.next.primary}* from ${when(now.next.from, zone)} until ${when(next.shiftEnd, zone)}`);
+  lines.push('*Next handoffs*', ...nextHandoffs(ctx.config, stored, at, 3).map((h) => `• ${when(h.from, zone)} → *${h.user}*${h.override ? ' (override)' : ''}`));
+  for (const [name, rotation] of Object.entries(ctx.config.oncall.rotations)) {
+    const r = whoIsOnCall(at, ctx.config, stored, name);
+    lines.push(`*${name}*: *${r.primary}* until ${when(r.shiftEnd, rotation.timezone)}, then *${r.next.primary}*`);
+  }
   const all = [...ctx.config.oncall.overrides, ...stored].filter((o) => new Date(o.to).getTime() > at.getTime());
   if (all.length) lines.push('*Overrides*', ...all.map((o) => `• ${describeOverride(o, zone)}`));
   return { text: lines.join('\n'), response_type: 'ephemeral' };

@@ -13,19 +13,22 @@ import { assertTimeScale } from '../incidents/priority';
 export type NotifyTarget =
   | { kind: 'oncall_primary' }
   | { kind: 'oncall_secondary' }
+  | { kind: 'oncall'; rotation: string }
   | { kind: 'channel' }
   | { kind: 'usergroup'; handle: string }
   | { kind: 'user'; name: string };
 
 export function parseNotifyTarget(text: string): NotifyTarget {
   if (text === 'oncall_primary' || text === 'oncall_secondary' || text === 'channel') return { kind: text };
-  const match = /^(usergroup|user):([A-Za-z0-9._-]+)$/.exec(text);
+  const match = /^(oncall|usergroup|user):([A-Za-z0-9._-]+)$/.exec(text);
+  if (match?.[1] === 'oncall') return { kind: 'oncall', rotation: match[2]! };
   if (match?.[1] === 'usergroup') return { kind: 'usergroup', handle: match[2]! };
   if (match?.[1] === 'user') return { kind: 'user', name: match[2]! };
   throw new ValidationError(`unknown notify target "${text}"`);
 }
 
 export function formatNotifyTarget(target: NotifyTarget): string {
+  if (target.kind === 'oncall') return `oncall:${target.rotation}`;
   if (target.kind === 'usergroup') return `usergroup:${target.handle}`;
   if (target.kind === 'user') return `user:${target.name}`;
   return target.kind;

@@ -101,6 +101,10 @@ export async function resolveTarget(target: NotifyTarget, ctx: TargetContext): P
       const name = role === 'primary' ? oncall.primary : (oncall.secondary ?? oncall.primary);
       return { mention: await userMention(name, ctx), describe: `${name} (on-call ${role})` };
     }
+    case 'oncall': {
+      const name = whoIsOnCall(ctx.now, ctx.config, ctx.overrides, target.rotation).primary;
+      return { mention: await userMention(name, ctx), describe: `${name} (on call for ${target.rotation})` };
+    }
     case 'user':
       return { mention: await userMention(target.name, ctx), describe: target.name };
     case 'usergroup': {

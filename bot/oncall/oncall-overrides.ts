@@ -21,6 +21,7 @@ const StoredOverrideSchema = z.object({
     to: z.string(),
     reason: z.string().optional(),
     by: z.string().optional(),
+    rotation: z.string().optional(),
   }),
 });
 
@@ -51,6 +52,41 @@ export function createOverrideStore({ redis, prefix }: { redis: Redis; prefix: s
     await redis.eval(ADD_LUA, 1, key, String(endMs), member, String(Math.max(1, endMs - now.getTime())));
   }
 
+  /**
+   * Stores an override under a stable id (an importer's: the source's override
+   * id), replacing one stored earlier under that id. Returns 'unchanged' when
+   * the same override is already there, so importing twice changes nothing.
+   * An override that is over by `now` is not stored ('over').
+   */
+  async function put(id: string, override: OnCallOverride, now: Date): Promise<'added' | 'updated' | 'unchanged' | 'over'> {
+    const endMs = new Date(override.to).getTime();
+    const members = await redis.zrange(key, 0, -1);
+    const same = members.flatMap((m) => {
+      const parsed = StoredOverrideSchema.safeParse(safeJson(m));
+      return parsed.success && parsed.data.id === id ? [{ raw: m, stored: parsed.data }] : [];
+    });
+    const normal = JSON.stringify(StoredOverrideSchema.shape.override.parse(override));
+    if (same.length === 1 && JSON.stringify(same[0]!.stored.override) === normal) return 'unchanged';
+    if (endMs <= now.getTime()) return 'over';
+    const last = Number((await redis.zrange(key, -1, -1, 'WITHSCORES'))[1] ?? 0);
+    const tx = redis.multi();
+    if (same.length) tx.zrem(key, ...same.map((s) => s.raw));
+    tx.zadd(key, endMs, JSON.stringify({ id, createdAt: now.getTime(), override: JSON.parse(normal) }));
+    tx.pexpire(key, Math.max(1, Math.max(endMs, last) - now.getTime()));
+    await tx.exec();
+    return same.length ? 'updated' : 'added';
+  }
+
+  /** Removes the overrides stored under ids starting with `idPrefix` that are not in `keep` (an event deleted at the source). */
+  async function prune(idPrefix: string, keep: ReadonlySet<string>): Promise<number> {
+    const gone = (await redis.zrange(key, 0, -1)).filter((m) => {
+      const parsed = StoredOverrideSchema.safeParse(safeJson(m));
+      return parsed.success && parsed.data.id.startsWith(idPrefix) && !keep.has(parsed.data.id);
+    });
+    if (gone.length) await redis.zrem(key, ...gone);
+    return gone.length;
+  }
+
   /** Overrides not over at `now`, oldest first (the order whoIsOnCall expects: the last one wins). */
   async function live(now: Date): Promise<OnCallOverride[]> {
     const t = now.getTime();
@@ -66,7 +102,7 @@ export function createOverrideStore({ redis, prefix }: { redis: Redis; prefix: s
       .map((s) => s.override);
   }
 
-  return { key, add, live };
+  return { key, add, put, prune, live };
 }
 
 function safeJson(text: string): unknown {

@@ -40,13 +40,22 @@ interface Rota {
   overrides: Array<{ override: OnCallOverride; from: number; to: number }>;
 }
 
-function buildRota(config: OpsConfig, extra: readonly OnCallOverride[]): Rota {
-  const rotation = config.oncall.rotation;
+/** The rotation by name (`oncall.rotations`), or the main one when no name is given. */
+export function rotationOf(config: OpsConfig, name?: string): RotationConfig {
+  if (name === undefined) return config.oncall.rotation;
+  const rotation = config.oncall.rotations[name];
+  if (!rotation) throw new ValidationError(`no rotation named "${name}" in oncall.rotations`);
+  return rotation;
+}
+
+function buildRota(config: OpsConfig, extra: readonly OnCallOverride[], name?: string): Rota {
+  const rotation = rotationOf(config, name);
   const zone = rotation.timezone;
   const startDay = DateTime.fromJSDate(parseInstant(rotation.start, zone), { zone }).startOf('day');
   const [hour, minute] = rotation.handoff.split(':').map(Number);
   const anchor = wallClock(startDay, hour!, minute!);
-  const overrides = [...config.oncall.overrides, ...extra].map((override) => ({
+  // Each override covers one rotation: the main one unless it names another.
+  const overrides = [...config.oncall.overrides, ...extra].filter((o) => o.rotation === name).map((override) => ({
     override,
     from: parseInstant(override.from, zone).getTime(),
     to: parseInstant(override.to, zone).getTime(),
@@ -127,9 +136,9 @@ function coverEdge(rota: Rota, t: number, primary: string, direction: 'forward' 
   return nearest;
 }
 
-/** Who is on call at `at`, since when, until when, and who comes next. */
-export function whoIsOnCall(at: Date, config: OpsConfig, extraOverrides: readonly OnCallOverride[] = []): OnCallNow {
-  const rota = buildRota(config, extraOverrides);
+/** Who is on call at `at` (in the main rotation, or the named one), since when, until when, and who comes next. */
+export function whoIsOnCall(at: Date, config: OpsConfig, extraOverrides: readonly OnCallOverride[] = [], rotation?: string): OnCallNow {
+  const rota = buildRota(config, extraOverrides, rotation);
   const t = at.getTime();
   const override = overrideAt(rota, t);
   const k = shiftIndex(rota, t);

@@ -54,7 +54,7 @@ describe('runbooks and alert rules', () => {
     );
   });
 
-  it('every alert has a runbook, and every runbook names an alert of the rules (or one the routine raises itself)', () => {
+  it('every alert has a runbook, and every runbook names an alert of the rules (or one the product raises itself)', () => {
     const alerts = new Set(rules.map((r) => r.alert));
     const ruleFree = Object.keys(RULE_FREE_ALERTS);
     expect([...alerts].filter((a) => !runbooks.has(a))).toEqual([]);
