@@ -35,6 +35,15 @@ oncall:
       length: 1d
       handoff: "08:30"
       timezone: Europe/London
+# carol is on the platform rotation, so she must be able to acknowledge.
+rbac:
+  roles:
+    admin: { commands: ["*"], actions: ["*"] }
+    responder: { commands: [help, oncall, ack, unack, resolve], actions: [] }
+  users:
+    alice: { role: admin, slack_id: U0ALICE }
+    bob: { role: responder, slack_id: U0BOB }
+    carol: { role: responder, slack_id: U0CAROL }
 `);
 
 describe('iCalendar feeds', () => {

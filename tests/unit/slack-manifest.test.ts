@@ -97,6 +97,8 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'files.uploadV2': ['files:write'],
   'files.getUploadURLExternal': ['files:write'],
   'files.completeUploadExternal': ['files:write'],
+  // The outbox's label for the POST of the bytes to the URL files.getUploadURLExternal handed out.
+  'files.upload': ['files:write'],
   'views.open': [],
   'views.update': [],
 };
