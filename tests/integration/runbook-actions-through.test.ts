@@ -95,4 +95,39 @@ describe('runbook actions from Slack to the worker and back (real bot, workers, 
     ]);
     expect(await h.bot.audit.verify()).toMatchObject({ ok: true });
   });
+
+  it('every in-app action runs from /ops run to the real MCP server and answers in the thread', async () => {
+    const id = await h.alert(alertmanagerFixture('high-error-rate.firing'));
+    const root = await h.root('ops-critical', id);
+    const replies = () => h.sandbox.replies('ops-critical', root.ts);
+    /** Types `/ops run ...` as alice (admin), confirms when asked, and waits for the reply matching `expected`. */
+    async function run(text: string, expected: RegExp): Promise<string> {
+      const answer = (await h.sandbox.command({ user: 'alice', channel: 'ops-critical', command: '/ops', text: `run ${text} ${id}` })).body as {
+        text?: string;
+        blocks?: Array<{ elements?: Array<{ action_id: string; value: string }> }>;
+      };
+      const confirm = (answer.blocks ?? []).flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'action_confirm');
+      if (confirm) {
+        const eph = await eventually(async () => (await h.sandbox.ephemeral({ user: 'alice' })).find((m) => JSON.stringify(m.blocks ?? []).includes(confirm.value)));
+        await h.sandbox.click({ user: 'alice', channel: 'ops-critical', ts: eph.ts, action_id: 'action_confirm' });
+      }
+      const reply = await eventually(async () => (await replies()).find((m) => expected.test(m.text)), 30_000, 100);
+      return reply.text;
+    }
+
+    await run('health_check basic', /Health check \(basic\) for INC-\d+, asked by <@U0ALICE>/);
+    await run('query_prometheus vector(7)', /📈 .*vector\(7\).*1 series/);
+    await run('block_ip 203.0.113.0/24 1h scanner seen in the logs', /203\.0\.113\.0\/24 blocked on every replica/);
+    await run('unblock_ip 203.0.113.0/24', /203\.0\.113\.0\/24 unblocked/);
+    const backup = await run('backup config', /💾 config backup `backup-[^`]+`/);
+    const name = /`(backup-[^`]+)`/.exec(backup)![1]!;
+    await run(`verify_backup ${name}`, new RegExp(`Backup \`${name.replace(/\./g, '\\.')}\` verified`));
+    await run(`restore ${name}`, /restored into staging/);
+    await run('maintenance on 30m planned upgrade', /Maintenance on for 30m/);
+    await run('maintenance off', /Maintenance off/);
+    await run('reset_circuit_breaker account-service', /(Circuit breaker for account-service reset|Resetting the account-service breaker failed: .+)/);
+    await run('collect_evidence', /Evidence collected: `[^`]+`/);
+    await run('security_report', /Security report for INC-\d+/);
+    expect(await h.bot.audit.verify()).toMatchObject({ ok: true });
+  });
 });
