@@ -57,7 +57,7 @@ const STALLED_INTERVAL_MS = 2_000;
 const MAX_STALLED_COUNT = 5;
 
 /** Per-action time budget: lifecycle actions wait for rollouts, the rest are single calls. */
-const TIME_BUDGET_MS: Partial<Record<ActionName, number>> = { restart: 300_000, deploy: 600_000, rollback: 600_000, scale: 300_000, collect_evidence: 120_000, backup: 120_000, restore: 120_000 };
+const TIME_BUDGET_MS: Partial<Record<ActionName, number>> = { restart: 300_000, deploy: 600_000, rollback: 600_000, scale: 300_000, collect_evidence: 120_000, backup: 120_000, restore: 120_000, maintenance: 120_000 };
 const DEFAULT_BUDGET_MS = 60_000;
 
 const human = (action: string) => action.replace(/_/g, ' ');

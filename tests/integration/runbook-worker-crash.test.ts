@@ -131,8 +131,10 @@ describe('runbook worker killed with SIGKILL mid-action', () => {
     };
     await queue.add('maintenance', job, { jobId: requestId, attempts: 3, backoff: { type: 'exponential', delay: 1000 } });
 
-    // The worker has set maintenance (the target) and now waits on the held silence request.
+    // The worker has posted its progress line, set maintenance (the target), and now waits on the held
+    // silence request: it is killed after a post and after the target was hit.
     await eventually(async () => proxy.heldCount() > 0 || undefined, 30_000, 50);
+    await eventually(async () => (await h.sandbox.replies(channel, rootMsg.ts)).some((m) => m.text.includes('maintenance is running')) || undefined, 30_000, 50);
     const maintenanceCalls = async () =>
       (await server.redis.xrange(`${server.env.REDIS_PREFIX}:audit`, '-', '+')).filter(([, f]) => f.includes('ops_set_maintenance')).length;
     expect(await maintenanceCalls()).toBe(1);
@@ -154,8 +156,10 @@ describe('runbook worker killed with SIGKILL mid-action', () => {
     expect(await maintenanceCalls()).toBe(1);
     // Exactly one result reply, however many attempts ran.
     await new Promise((r) => setTimeout(r, 1500));
-    const results = (await h.sandbox.replies(channel, rootMsg.ts)).filter((m) => m.text.includes('Maintenance on for'));
-    expect(results).toHaveLength(1);
+    const thread = await h.sandbox.replies(channel, rootMsg.ts);
+    expect(thread.filter((m) => m.text.includes('Maintenance on for'))).toHaveLength(1);
+    // The replay posts its progress line under the same outbox id: it is not in the thread twice.
+    expect(thread.filter((m) => m.text.includes('maintenance is running'))).toHaveLength(1);
     expect((await queue.getJob(requestId))?.finishedOn).toBeDefined();
     await queue.close();
     second.kill('SIGTERM');
