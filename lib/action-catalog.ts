@@ -24,6 +24,7 @@ export const ACTION_NAMES = [
   'reset_circuit_breaker',
   'collect_evidence',
   'security_report',
+  'list_blocked_ips',
 ] as const;
 export const ActionNameSchema = z.enum(ACTION_NAMES, { error: `expected one of ${ACTION_NAMES.join(', ')}` });
 export type ActionName = z.infer<typeof ActionNameSchema>;
@@ -63,6 +64,7 @@ export const ActionParamsSchemas = {
   reset_circuit_breaker: z.strictObject({ service: z.enum(['account-service', 'transaction-service']) }),
   collect_evidence: z.strictObject({}),
   security_report: z.strictObject({}),
+  list_blocked_ips: z.strictObject({}),
 } satisfies Record<ActionName, z.ZodType>;
 
 export type ActionParams<A extends ActionName = ActionName> = z.output<(typeof ActionParamsSchemas)[A]>;
@@ -93,6 +95,7 @@ export const ACTION_POLICIES: Record<ActionName, ActionPolicy> = {
   reset_circuit_breaker: { dangerous: false, approvalDuringP1: false, target: (p) => `breaker:${String(p.service)}` },
   collect_evidence: { dangerous: false, approvalDuringP1: false, target: () => 'evidence' },
   security_report: { dangerous: false, approvalDuringP1: false, target: () => undefined },
+  list_blocked_ips: { dangerous: false, approvalDuringP1: false, target: () => undefined },
 };
 
 /** How long a second person's approval (and a pending request waiting for it) stays valid. */

@@ -20,6 +20,7 @@ import {
   runCollectEvidence,
   runResetBreaker,
   runRestore,
+  runListBlockedIps,
   runSecurityReport,
   runUnblockIp,
   runVerifyBackup,
@@ -119,6 +120,7 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
     reset_circuit_breaker: runResetBreaker,
     collect_evidence: runCollectEvidence,
     security_report: runSecurityReport,
+    list_blocked_ips: runListBlockedIps,
   };
 
   async function post(job: RunbookActionJob, suffix: string, text: string): Promise<string> {

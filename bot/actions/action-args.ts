@@ -27,6 +27,7 @@ export const ACTION_USAGE: Record<ActionName, string> = {
   reset_circuit_breaker: '/ops run reset_circuit_breaker account-service|transaction-service [INC-42]',
   collect_evidence: '/ops run collect_evidence [INC-42]',
   security_report: '/ops run security_report [INC-42]',
+  list_blocked_ips: '/ops run list_blocked_ips [INC-42]',
 };
 
 export interface ParsedRun {
@@ -146,6 +147,7 @@ async function paramsFor(action: ActionName, words: string[], incidentId: string
       return { service: words[0] };
     case 'collect_evidence':
     case 'security_report':
+    case 'list_blocked_ips':
       exactly(words, 0);
       return {};
   }

@@ -45,6 +45,8 @@ export function describeAction(action: ActionName, params: Record<string, unknow
         return 'evidence collection';
       case 'security_report':
         return 'security report';
+      case 'list_blocked_ips':
+        return 'list of blocked addresses';
     }
   })();
   return escapeMrkdwn(text);

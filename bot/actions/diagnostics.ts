@@ -17,7 +17,7 @@ export interface DiagnosticsOptions {
 /** The actor of diagnostics in jobs and the audit. */
 export const DIAGNOSTICS_ACTOR = 'system:diagnostics';
 
-/** A runbook diagnostic as a catalog action, or undefined for one no worker runs (list_blocked_ips). */
+/** A runbook diagnostic as a catalog action, or undefined for one no worker runs. */
 export function diagnosticJob(d: RunbookDiagnostic): { action: ActionName; params: Record<string, unknown> } | undefined {
   if (d.promql) return { action: 'query_prometheus', params: { query: d.promql } };
   switch (d.action) {
@@ -25,6 +25,8 @@ export function diagnosticJob(d: RunbookDiagnostic): { action: ActionName; param
       return { action: 'health_check', params: { mode: 'full' } };
     case 'security_report':
       return { action: 'security_report', params: {} };
+    case 'list_blocked_ips':
+      return { action: 'list_blocked_ips', params: {} };
     case 'collect_evidence':
       return { action: 'collect_evidence', params: {} };
     default:

@@ -118,6 +118,7 @@ describe('runbook actions from Slack to the worker and back (real bot, workers, 
     await run('health_check basic', /Health check \(basic\) for INC-\d+, asked by <@U0ALICE>/);
     await run('query_prometheus vector(7)', /📈 .*vector\(7\).*1 series/);
     await run('block_ip 203.0.113.0/24 1h scanner seen in the logs', /203\.0\.113\.0\/24 blocked on every replica/);
+    await run('list_blocked_ips', /🛡️ \d+ blocked address\(es\)/);
     await run('unblock_ip 203.0.113.0/24', /203\.0\.113\.0\/24 unblocked/);
     const backup = await run('backup config', /💾 config backup `backup-[^`]+`/);
     const name = /`(backup-[^`]+)`/.exec(backup)![1]!;

@@ -61,10 +61,10 @@ describe('runbook buttons', () => {
     expect(runbookButtons(incident('NoSuchAlert'), undefined, config)).toEqual([]);
   });
 
-  it('maps diagnostics to catalog actions (PromQL becomes query_prometheus); one without a worker action is skipped', () => {
+  it('maps diagnostics to catalog actions (PromQL becomes query_prometheus), every diagnostic a runbook may name included', () => {
     expect(diagnosticJob({ name: 'q', description: 'd', promql: 'up' })).toEqual({ action: 'query_prometheus', params: { query: 'up' } });
     expect(diagnosticJob({ name: 'h', description: 'd', action: 'health_check' })).toEqual({ action: 'health_check', params: { mode: 'full' } });
-    expect(diagnosticJob({ name: 'l', description: 'd', action: 'list_blocked_ips' })).toBeUndefined();
+    expect(diagnosticJob({ name: 'l', description: 'd', action: 'list_blocked_ips' })).toEqual({ action: 'list_blocked_ips', params: {} });
   });
 });
 

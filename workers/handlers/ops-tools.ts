@@ -90,6 +90,19 @@ export const runCollectEvidence: ActionHandler = async (job, deps) => {
   };
 };
 
+export const runListBlockedIps: ActionHandler = async (job, deps) => {
+  const result = await deps.mcp.callTool('ops_list_blocked_ips', {});
+  if (result.isError) return toolFailure('Listing blocked addresses', result);
+  const blocks = ((result.structuredContent?.blocks ?? []) as Array<{ cidr: string; expiresAt: string; actor: string; reason: string }>);
+  const lines = blocks.map((b) => `${b.cidr} until ${b.expiresAt} by ${b.actor}: ${b.reason}`);
+  return {
+    ok: true,
+    summary: `🛡️ ${blocks.length} blocked address(es)${forIncident(job.incidentId)}, asked by ${askedBy(job)}`,
+    ...(lines.length ? { detail: lines.join('\n') } : {}),
+    audit: { count: blocks.length },
+  };
+};
+
 export const runSecurityReport: ActionHandler = async (job, deps) => {
   const result = await deps.mcp.callTool('ops_security_report', {});
   if (result.isError) return toolFailure('The security report', result);
