@@ -77,3 +77,10 @@ describe('audit --since', () => {
     for (const bad of ['yesterday', '1 hour', '2026-13-01', '2026-12-01T08:00', '-1h']) expect(() => parseSince(bad, now)).toThrow('--since');
   });
 });
+
+describe('runbooks offer only what runs', () => {
+  it('every diagnostic of every runbook maps to a catalog action a worker runs', () => {
+    const unmapped = [...loadRunbooks().values()].flatMap((r) => r.diagnostics.filter((d) => !diagnosticJob(d)).map((d) => `${r.alert}: ${d.name}`));
+    expect(unmapped).toEqual([]);
+  });
+});
