@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadRunbooks, RUNBOOKS_DIR } from '../../lib/runbook';
+import { PACKAGE_ROOT } from '../../lib/package-root';
 
 /** A read-only text document served as an MCP resource. */
 export interface TextDocument {
@@ -31,7 +32,7 @@ export interface DocsCatalogOptions {
 export const GUIDE_URI = 'docs://operations-guide';
 export const runbookUri = (alertname: string) => `runbook://${alertname}`;
 
-export const DEFAULT_GUIDE_FILE = path.join(__dirname, '..', '..', 'docs', 'operations-guide.md');
+export const DEFAULT_GUIDE_FILE = path.join(PACKAGE_ROOT, 'docs', 'operations-guide.md');
 
 /**
  * The operations guide and the runbooks, read once at construction (they
