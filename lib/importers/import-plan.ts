@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { ValidationError } from '../errors';
 import { parseOpsConfig, type OnCallOverride, type OpsConfig } from '../ops-config';
+import { rolesAllowingCommand } from '../ops-config-rbac';
 
 /**
  * What an importer found, mapped to this product's concepts, before anything
@@ -34,6 +35,8 @@ export interface MappedUser {
   email: string;
   name: string;
   slackId?: string;
+  /** How the Slack user id was found: `users.lookupByEmail`, or `--map <email>=<id>`. */
+  via?: 'email' | 'map';
 }
 
 export interface Unmapped {
@@ -52,7 +55,7 @@ export interface ImportPlan {
   /** The policy the source's default route used: becomes every priority's default. */
   defaultPolicy?: string;
   users: MappedUser[];
-  /** Users Slack does not know by email: paged by name (plain text) until they are matched. */
+  /** Users Slack does not know by email (and not given with --map): they cannot be paged; on call, they block --apply. */
   unmatchedUsers: MappedUser[];
   /** External override calendars by rotation (Grafana OnCall's `ical_url_overrides`). */
   calendars: Record<string, { url: string }>;
@@ -98,22 +101,87 @@ export function secondsToDuration(seconds: number): string {
   return parts.join('');
 }
 
+/** Where each person the plan names is on call: rotations, escalation steps, overrides. */
+export function onCallPlaces(plan: ImportPlan): Map<string, string[]> {
+  const places = new Map<string, string[]>();
+  const add = (name: string, where: string): void => {
+    const list = places.get(name) ?? [];
+    if (!list.includes(where)) list.push(where);
+    places.set(name, list);
+  };
+  for (const [name, r] of Object.entries(plan.rotations)) for (const m of r.members) add(m, name);
+  for (const [name, p] of Object.entries(plan.policies)) {
+    for (const s of p.steps) if (s.notify.startsWith('user:')) add(s.notify.slice('user:'.length), `escalation policy ${name}`);
+  }
+  for (const { override: o } of plan.overrides) add(o.user, `an override of ${o.rotation ?? 'the main rotation'} from ${o.from} to ${o.to}`);
+  return places;
+}
+
+/** A person on call whom Slack does not know: cannot be paged or act, so `--apply` refuses. */
+export interface BlockingUser {
+  user: MappedUser;
+  where: string[];
+}
+
+export function blockingUsers(plan: ImportPlan): BlockingUser[] {
+  const places = onCallPlaces(plan);
+  return plan.unmatchedUsers.filter((u) => places.has(u.name)).map((user) => ({ user, where: places.get(user.name)! }));
+}
+
+/** A matched person on call whose base-config role could not acknowledge. */
+export interface RoleRaise {
+  name: string;
+  from: string;
+  to: string;
+  where: string[];
+}
+
+/**
+ * The RBAC role of each matched person: whoever is on call gets a role that
+ * may acknowledge (`role` if it may, else responder; a stronger base role is
+ * kept); the others keep their base role, or get `role` when new.
+ */
+export function importRoles(plan: ImportPlan, base: OpsConfig, role = 'responder'): { roles: Record<string, string>; raised: RoleRaise[] } {
+  if (!(role in base.rbac.roles)) throw new ValidationError(`no RBAC role named "${role}" in the base config`);
+  const acking = rolesAllowingCommand(base, 'ack');
+  const onCallRole = acking.includes(role) ? role : acking.includes('responder') ? 'responder' : undefined;
+  const places = onCallPlaces(plan);
+  const roles: Record<string, string> = {};
+  const raised: RoleRaise[] = [];
+  for (const u of plan.users) {
+    const existing = base.rbac.users[u.name]?.role;
+    const where = places.get(u.name);
+    if (!where || (existing && acking.includes(existing))) {
+      roles[u.name] = existing ?? role;
+      continue;
+    }
+    if (!onCallRole) throw new ValidationError(`${u.name} is on call in ${where.join(', ')}, but the base config has no "responder" role and "${role}" cannot acknowledge: pass --role with a role that may`);
+    roles[u.name] = onCallRole;
+    if (existing) raised.push({ name: u.name, from: existing, to: onCallRole, where });
+  }
+  return { roles, raised };
+}
+
 /**
  * The ops config after the import: the base config's sections with the
  * plan's rotations, policies, routes and users added (an entry of the same
- * name is replaced, so importing twice gives the same file). Validated by
- * the ops config schema; returns the YAML of the sections it touched.
+ * name is replaced, so importing twice gives the same file). Matched people
+ * get their Slack id and the role `importRoles` gives; unmatched people are
+ * not written (a user entry needs a slack_id). Validated by the ops config
+ * schema; returns the YAML of the sections it touched.
  */
-export function buildFragment(plan: ImportPlan, baseRaw: Record<string, unknown>, base: OpsConfig, role = 'responder'): { yaml: string; config: OpsConfig } {
-  if (!(role in base.rbac.roles)) throw new ValidationError(`no RBAC role named "${role}" in the base config`);
+export function buildFragment(plan: ImportPlan, baseRaw: Record<string, unknown>, base: OpsConfig, role = 'responder'): { yaml: string; config: OpsConfig; raised: RoleRaise[] } {
+  const { roles, raised } = importRoles(plan, base, role);
   const users: Record<string, unknown> = { ...(asRecord(asRecord(baseRaw.rbac).users)) };
-  for (const u of plan.users) {
-    const existing = base.rbac.users[u.name];
-    users[u.name] = { role: existing?.role ?? role, ...(u.slackId ? { slack_id: u.slackId } : {}) };
+  for (const u of plan.users) users[u.name] = { role: roles[u.name], ...(u.slackId ? { slack_id: u.slackId } : {}) };
+  // One Slack user, one entry: a --map id already in the config under another name would make the identity ambiguous.
+  const owner = new Map<string, string>();
+  for (const [name, entry] of Object.entries(users)) {
+    const id = asRecord(entry).slack_id;
+    if (typeof id !== 'string') continue;
+    if (owner.has(id)) throw new ValidationError(`${name} and ${owner.get(id)} would both be Slack user ${id}: give each person their own Slack user id`);
+    owner.set(id, name);
   }
-  // Unmatched people stay known by name (so rotations and steps keep them) with the least role.
-  const least = 'viewer' in base.rbac.roles ? 'viewer' : role;
-  for (const u of plan.unmatchedUsers) users[u.name] ??= least;
   const importedRules = new Set(plan.rules.map((r) => r.name));
   const baseRules = base.routing.rules.filter((r) => !r.name || !importedRules.has(r.name));
   const baseOncall = asRecord(baseRaw.oncall);
@@ -136,15 +204,15 @@ export function buildFragment(plan: ImportPlan, baseRaw: Record<string, unknown>
   const yaml = header + stringify(fragment, { lineWidth: 0 });
   // The whole config as the bot would load it: the base file's sections, these replacing theirs.
   const config = parseOpsConfig(stringify({ ...baseRaw, ...fragment }), `${plan.source} import`);
-  return { yaml, config };
+  return { yaml, config, raised };
 }
 
 function asRecord(v: unknown): Record<string, unknown> {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-/** The `--plan` report: what would be created, what cannot be mapped and why, who is unmatched. */
-export function describePlan(plan: ImportPlan): string {
+/** The `--plan` report: what would be created, what cannot be mapped and why, whose role is raised, who blocks `--apply`. */
+export function describePlan(plan: ImportPlan, raised: readonly RoleRaise[] = []): string {
   const lines = [`Import from ${plan.source}`, ''];
   lines.push(`Rotations (${Object.keys(plan.rotations).length}):`);
   for (const [name, r] of Object.entries(plan.rotations)) {
@@ -161,11 +229,22 @@ export function describePlan(plan: ImportPlan): string {
   for (const [name, c] of Object.entries(plan.calendars)) lines.push(`  + calendars.external.${name}: overrides from ${c.url}`);
   lines.push(`Overrides (${plan.overrides.length}), stored in Redis:`);
   for (const { override: o } of plan.overrides) lines.push(`  + ${o.user} covers ${o.rotation ?? 'the main rotation'} from ${o.from} to ${o.to}`);
-  lines.push(`Users matched to Slack by email (${plan.users.length}):`);
-  for (const u of plan.users) lines.push(`  = ${u.email} → ${u.name} (${u.slackId})`);
-  lines.push(`Users NOT found in Slack (${plan.unmatchedUsers.length}): they are paged by name as plain text until matched:`);
-  for (const u of plan.unmatchedUsers) lines.push(`  ! ${u.email} (as "${u.name}")`);
+  lines.push(`Users matched to Slack (${plan.users.length}):`);
+  for (const u of plan.users) lines.push(`  = ${u.email} → ${u.name} (${u.slackId}${u.via === 'map' ? ', from --map' : ''})`);
+  lines.push(`Roles raised so that whoever is on call can acknowledge (${raised.length}):`);
+  for (const r of raised) lines.push(`  ^ ${r.name}: ${r.from} → ${r.to} (on call in ${r.where.join(', ')})`);
+  const blocking = blockingUsers(plan);
+  lines.push(`BLOCKING: on call but not found in Slack (${blocking.length}); they cannot be paged or act, and --apply refuses until each is fixed:`);
+  for (const b of blocking) lines.push(`  ! ${describeBlocking(b)}`);
+  const offCall = plan.unmatchedUsers.filter((u) => !blocking.some((b) => b.user === u));
+  lines.push(`Not found in Slack and on call nowhere, so not imported (${offCall.length}):`);
+  for (const u of offCall) lines.push(`  - ${u.email} (as "${u.name}")`);
   lines.push(`Not mapped (${plan.unmapped.length}):`);
   for (const u of plan.unmapped) lines.push(`  - ${u.what} "${u.name}": ${u.why}`);
   return lines.join('\n');
+}
+
+/** One unmatched on-call person, where they are on call, and the two ways to fix it. */
+export function describeBlocking(b: BlockingUser): string {
+  return `${b.user.email} (as "${b.user.name}"), on call in ${b.where.join(', ')}: invite them to Slack with that email, or pass --map ${b.user.email}=<SlackUserId>`;
 }

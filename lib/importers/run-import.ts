@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError, ValidationError } from '../errors';
 import { DEFAULT_OPS_CONFIG_PATH, loadOpsConfig, type OnCallOverride } from '../ops-config';
-import { buildFragment, describePlan, type ImportPlan } from './import-plan';
-import { matchUsers, type EmailLookup } from './slack-users';
+import { blockingUsers, buildFragment, describeBlocking, describePlan, type ImportPlan } from './import-plan';
+import { matchUsers as matchSlackUsers, SlackUserIdSchema, type EmailLookup } from './slack-users';
 import type { SourceClient } from './source-client';
 import { fetchGrafanaOnCall, grafanaSourceUsers, mapGrafanaOnCall } from './grafana-oncall';
 import { fetchOpsgenie, mapOpsgenie, opsgenieSourceUsers } from './opsgenie';
@@ -27,8 +27,10 @@ export interface ImportOptions {
   out?: string;
   /** The ops config the import adds to. @defaultValue the built-in default */
   base?: string;
-  /** RBAC role for matched users new to the config. @defaultValue responder */
+  /** RBAC role for matched users new to the config; on call, only if it may acknowledge. @defaultValue responder */
   role?: string;
+  /** Email → Slack user id (`--map`), used before `users.lookupByEmail`. */
+  map?: Record<string, string>;
 }
 
 export interface ImportDeps {
@@ -47,19 +49,20 @@ export interface ImportResult {
   overrides: Record<'added' | 'updated' | 'unchanged' | 'over', number>;
 }
 
-export async function readSource(source: SourceName, client: SourceClient, lookupEmail: EmailLookup, now: Date): Promise<ImportPlan> {
+export async function readSource(source: SourceName, client: SourceClient, lookupEmail: EmailLookup, now: Date, map: Record<string, string> = {}): Promise<ImportPlan> {
+  const matchUsers = (users: Parameters<typeof matchSlackUsers>[0]) => matchSlackUsers(users, lookupEmail, map);
   switch (source) {
     case 'grafana-oncall': {
       const snapshot = await fetchGrafanaOnCall(client);
-      return mapGrafanaOnCall(snapshot, await matchUsers(grafanaSourceUsers(snapshot), lookupEmail));
+      return mapGrafanaOnCall(snapshot, await matchUsers(grafanaSourceUsers(snapshot)));
     }
     case 'opsgenie': {
       const snapshot = await fetchOpsgenie(client);
-      return mapOpsgenie(snapshot, await matchUsers(opsgenieSourceUsers(snapshot), lookupEmail));
+      return mapOpsgenie(snapshot, await matchUsers(opsgenieSourceUsers(snapshot)));
     }
     case 'pagerduty': {
       const snapshot = await fetchPagerDuty(client, now);
-      return mapPagerDuty(snapshot, await matchUsers(pagerDutySourceUsers(snapshot), lookupEmail));
+      return mapPagerDuty(snapshot, await matchUsers(pagerDutySourceUsers(snapshot)));
     }
   }
 }
@@ -70,11 +73,27 @@ export async function runImport(options: ImportOptions, deps: ImportDeps): Promi
   const base = loadOpsConfig(basePath);
   const baseRaw = parseDocument(fs.readFileSync(basePath, 'utf8')).toJS() as Record<string, unknown>;
   const now = deps.now?.() ?? new Date();
-  const plan = await readSource(options.source, deps.client, deps.lookupEmail, now);
+  const map: Record<string, string> = {};
+  for (const [email, id] of Object.entries(options.map ?? {})) {
+    if (!SlackUserIdSchema.safeParse(id).success) throw new ValidationError(`--map ${email}=${id}: expected a Slack user id (U… or W…)`);
+    map[email.toLowerCase()] = id;
+  }
+  const plan = await readSource(options.source, deps.client, deps.lookupEmail, now, map);
+  const known = new Set([...plan.users, ...plan.unmatchedUsers].map((u) => u.email.toLowerCase()));
+  const unknownMaps = Object.keys(map).filter((email) => !known.has(email));
+  if (unknownMaps.length) throw new ValidationError(`--map: no person in ${options.source} has the email ${unknownMaps.join(', ')}`);
+  const blocking = blockingUsers(plan);
+  // People on call whom Slack does not know could not be paged or act: --apply writes nothing while there are any.
+  if (options.mode === 'apply' && blocking.length) {
+    throw new ValidationError(
+      `--apply refused, nothing was written: ${blocking.length} ${blocking.length === 1 ? 'person' : 'people'} on call in ${options.source} ${blocking.length === 1 ? 'is' : 'are'} not in Slack, so could not be paged or act: ${blocking.map(describeBlocking).join('; ')}`,
+      { unmatched: blocking.map((b) => ({ email: b.user.email, name: b.user.name, where: b.where })) },
+    );
+  }
   // Validated before anything is written: a plan that does not make a valid config writes nothing.
-  const { yaml } = buildFragment(plan, baseRaw, base, options.role);
+  const { yaml, raised } = buildFragment(plan, baseRaw, base, options.role);
   const overrides = { added: 0, updated: 0, unchanged: 0, over: 0 };
-  const report = describePlan(plan);
+  const report = describePlan(plan, raised);
   if (options.mode === 'plan') return { plan, report, yaml, overrides };
 
   const out = options.out!;

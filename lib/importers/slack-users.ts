@@ -27,14 +27,41 @@ export function createSlackEmailLookup(token: string, slackApiUrl?: string): Ema
   };
 }
 
-/** Looks every source user up once; the unmatched keep a name from their source user name or email. */
-export async function matchUsers(users: readonly SourceUser[], lookup: EmailLookup): Promise<{ matched: MappedUser[]; unmatched: MappedUser[] }> {
+/** A Slack user id as `--map` takes it: U… or W… (Enterprise Grid). */
+export const SlackUserIdSchema = z.string().regex(/^[UW][A-Z0-9]+$/, 'expected a Slack user id (U… or W…)');
+
+/** `--map <email>=<SlackUserId>` entries → email (lower case) → Slack user id. */
+export const UserMapSchema = z
+  .array(
+    z
+      .string()
+      .regex(/^[^\s=]+@[^\s=]+=[UW][A-Z0-9]+$/, '--map: expected <email>=<SlackUserId>, the id U… or W…')
+      .transform((entry) => entry.split('=') as [string, string]),
+  )
+  .transform((pairs) => Object.fromEntries(pairs.map(([email, id]) => [email.toLowerCase(), id])));
+
+/**
+ * Looks every source user up once; `map` (email → Slack user id, from `--map`)
+ * is used before Slack is asked. A mapped person is named from their source
+ * user name or email, as the unmatched are.
+ */
+export async function matchUsers(
+  users: readonly SourceUser[],
+  lookup: EmailLookup,
+  map: Readonly<Record<string, string>> = {},
+): Promise<{ matched: MappedUser[]; unmatched: MappedUser[] }> {
   const matched: MappedUser[] = [];
   const unmatched: MappedUser[] = [];
   for (const u of users) {
+    const sourceName = slug(u.username ?? u.email.split('@')[0] ?? '', `user-${u.id.toLowerCase()}`);
+    const mapped = map[u.email.toLowerCase()];
+    if (mapped) {
+      matched.push({ sourceId: u.id, email: u.email, name: sourceName, slackId: mapped, via: 'map' });
+      continue;
+    }
     const found = u.email ? await lookup(u.email) : undefined;
-    if (found) matched.push({ sourceId: u.id, email: u.email, name: slug(found.name, found.id.toLowerCase()), slackId: found.id });
-    else unmatched.push({ sourceId: u.id, email: u.email, name: slug(u.username ?? u.email.split('@')[0] ?? '', `user-${u.id.toLowerCase()}`) });
+    if (found) matched.push({ sourceId: u.id, email: u.email, name: slug(found.name, found.id.toLowerCase()), slackId: found.id, via: 'email' });
+    else unmatched.push({ sourceId: u.id, email: u.email, name: sourceName });
   }
   return { matched, unmatched };
 }

@@ -2,6 +2,7 @@
  * Imports an on-call set-up from Grafana OnCall, Opsgenie or PagerDuty.
  *   npm run import -- grafana-oncall --url https://oncall.example.com --plan
  *   npm run import -- grafana-oncall --url https://oncall.example.com --apply --out config/imported.yaml
+ *   ... --map dave@contractor.example=U0DAVE   (a Slack user id for someone Slack does not know by that email; repeatable)
  * Tokens come from the environment, never the command line (it shows in `ps`):
  *   GRAFANA_ONCALL_TOKEN, OPSGENIE_API_KEY, PAGERDUTY_TOKEN; SLACK_BOT_TOKEN (users:read.email)
  *   and SLACK_API_URL to match users; REDIS_URL and REDIS_PREFIX for the overrides (--apply).
@@ -10,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createOverrideStore } from '../../bot/oncall/oncall-overrides';
 import { asCodedError } from '../../lib/errors';
-import { createSlackEmailLookup } from '../../lib/importers/slack-users';
+import { createSlackEmailLookup, UserMapSchema } from '../../lib/importers/slack-users';
 import { createSourceClient } from '../../lib/importers/source-client';
 import { runImport, SOURCES, type SourceName } from '../../lib/importers/run-import';
 import { closeRedis, createRedis } from '../../lib/redis';
@@ -25,6 +26,7 @@ const ArgsSchema = z
     out: z.string().optional(),
     base: z.string().optional(),
     role: z.string().optional(),
+    map: UserMapSchema.default({}),
     slackToken: z.string().min(1, 'SLACK_BOT_TOKEN must be set: users are matched to Slack by email'),
     slackApiUrl: z.string().url().optional(),
     redisUrl: z.string().default('redis://127.0.0.1:6379'),
@@ -43,6 +45,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       out: { type: 'string' },
       base: { type: 'string' },
       role: { type: 'string' },
+      map: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -70,7 +73,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     redis = a.apply ? createRedis(a.redisUrl) : undefined;
     const store = redis && createOverrideStore({ redis, prefix: a.redisPrefix });
     const result = await runImport(
-      { source: a.source, mode: a.apply ? 'apply' : 'plan', out: a.out, base: a.base, role: a.role },
+      { source: a.source, mode: a.apply ? 'apply' : 'plan', out: a.out, base: a.base, role: a.role, map: a.map },
       {
         client,
         lookupEmail: createSlackEmailLookup(a.slackToken, a.slackApiUrl),

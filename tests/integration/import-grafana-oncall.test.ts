@@ -17,7 +17,7 @@ import { createSourceClient } from '../../lib/importers/source-client';
 import { runImport, type ImportDeps } from '../../lib/importers/run-import';
 import { loadOpsConfig, type OpsConfig } from '../../lib/ops-config';
 import { closeRedis, type Redis } from '../../lib/redis';
-import { createSlackSandbox, type SlackSandbox } from '../../sandbox/slack';
+import { createSlackSandbox, DEFAULT_USERS, type SlackSandbox } from '../../sandbox/slack';
 import { startGrafanaOnCallFake, type GrafanaOnCallFake } from '../fakes/grafana-oncall';
 import { main } from '../../scripts/import/main';
 import { deletePrefix, testPrefix, testRedis } from '../helpers/redis';
@@ -25,6 +25,8 @@ import { deletePrefix, testPrefix, testRedis } from '../helpers/redis';
 const BOT_TOKEN = 'xoxb-import-test';
 /** The import runs "before" the fixture's override, which is in spring 2026. */
 const IMPORT_NOW = new Date('2026-03-01T12:00:00Z');
+/** dave is in the sandbox Slack, but not under the email Grafana has for him: he is matched with --map. */
+const MAP = { 'dave@contractor.example': 'U0DAVE' };
 
 let fake: GrafanaOnCallFake;
 let slack: SlackSandbox;
@@ -35,7 +37,12 @@ let dir: string;
 
 beforeAll(async () => {
   fake = await startGrafanaOnCallFake({ readOnlyToken: 'grafana-read-only' });
-  slack = createSlackSandbox({ botToken: BOT_TOKEN, signingSecret: 'import-test-signing-secret', requestUrl: 'http://127.0.0.1:9/slack/events' });
+  slack = createSlackSandbox({
+    botToken: BOT_TOKEN,
+    signingSecret: 'import-test-signing-secret',
+    requestUrl: 'http://127.0.0.1:9/slack/events',
+    users: [...DEFAULT_USERS, { id: 'U0DAVE', name: 'dave', realName: 'Dave Contractor', email: 'dave@dave-own.example' }],
+  });
   const running = await slack.start(0);
   slackApiUrl = `${running.url}/api/`;
   redis = testRedis();
@@ -68,7 +75,7 @@ function deps(token = fake.token): ImportDeps & { client: ReturnType<typeof crea
 }
 
 describe('Grafana OnCall import', () => {
-  it('--plan lists what it would create, what cannot map and why, and the unmatched users, and writes nothing', async () => {
+  it('--plan lists what it would create, what cannot map and why, the raised roles and the unmatched users as blocking, and writes nothing', async () => {
     const out = path.join(dir, 'imported.yaml');
     const result = await runImport({ source: 'grafana-oncall', mode: 'plan', out }, deps());
     expect(Object.keys(result.plan.rotations).sort()).toEqual(['primary-on-call', 'secondary']);
@@ -86,17 +93,34 @@ describe('Grafana OnCall import', () => {
     expect(why).toMatch(/escalation step Database #3 \(trigger_webhook\)/);
     expect(why).toMatch(/route Alertmanager prod: \{\{ payload/);
     expect(why).toMatch(/integration Zabbix legacy: type "zabbix"/);
-    expect(result.report).toContain('dave@contractor.example');
+    expect(result.report).toContain('BLOCKING: on call but not found in Slack (1)');
+    expect(result.report).toContain(
+      '  ! dave@contractor.example (as "dave"), on call in primary-on-call, escalation policy database: invite them to Slack with that email, or pass --map dave@contractor.example=<SlackUserId>',
+    );
+    expect(result.report).toContain('  ^ carol: viewer → responder (on call in secondary, escalation policy default)');
     expect(result.report).toContain('Not mapped (');
     expect(fs.existsSync(out)).toBe(false);
     expect(await redis.exists(createOverrideStore({ redis, prefix }).key)).toBe(0);
+    // A --map for an email no one in the source has is refused, not ignored.
+    await expect(runImport({ source: 'grafana-oncall', mode: 'plan', map: { 'nobody@x.example': 'U0NOBODY' } }, deps())).rejects.toMatchObject({
+      code: ErrorCode.ValidationFailed,
+      message: '--map: no person in grafana-oncall has the email nobody@x.example',
+    });
     // The pages really were read page by page (2 a page; 11 escalation policies = 6 pages).
     expect(fake.hits.get('/api/v1/escalation_policies/')).toBeGreaterThanOrEqual(6);
   });
 
-  it('--apply writes a valid config fragment and the overrides; a second run changes nothing', async () => {
+  it('--apply refuses while someone on call is not in Slack and writes nothing; with --map it writes a valid fragment and the overrides, and a second run changes nothing', async () => {
     const out = path.join(dir, 'imported.yaml');
-    const first = await runImport({ source: 'grafana-oncall', mode: 'apply', out }, deps());
+    const key = createOverrideStore({ redis, prefix }).key;
+    await expect(runImport({ source: 'grafana-oncall', mode: 'apply', out }, deps())).rejects.toMatchObject({
+      code: ErrorCode.ValidationFailed,
+      message: expect.stringMatching(/^--apply refused, nothing was written: 1 person on call .*dave@contractor\.example \(as "dave"\), on call in primary-on-call, escalation policy database/),
+    });
+    expect(fs.existsSync(out)).toBe(false);
+    expect(await redis.exists(key)).toBe(0);
+
+    const first = await runImport({ source: 'grafana-oncall', mode: 'apply', out, map: MAP }, deps());
     expect(first.file).toBe('written');
     expect(first.overrides).toEqual({ added: 1, updated: 0, unchanged: 0, over: 0 });
     const config = loadOpsConfig(out);
@@ -111,12 +135,16 @@ describe('Grafana OnCall import', () => {
     expect(config.escalation.by_priority.P1).toBe('default');
     expect(config.routing.rules[0]).toMatchObject({ match_re: { team: 'database' }, policy: 'database' });
     expect(config.rbac.users.bob).toEqual({ role: 'responder', slack_id: 'U0BOB' });
+    expect(config.rbac.users.dave).toEqual({ role: 'responder', slack_id: 'U0DAVE' });
+    // carol is a viewer in the base config and on call in "secondary": raised so she can acknowledge.
+    expect(config.rbac.users.carol).toEqual({ role: 'responder', slack_id: 'U0CAROL' });
+    expect(first.report).toContain('  = dave@contractor.example → dave (U0DAVE, from --map)');
+    expect(first.report).toContain('BLOCKING: on call but not found in Slack (0)');
     expect(config.calendars.external).toEqual({ secondary: { url: 'https://calendar.example/secondary-swaps.ics', refresh: '15m' } });
     const text = fs.readFileSync(out, 'utf8');
-    const key = createOverrideStore({ redis, prefix }).key;
     const stored = await redis.zrange(key, 0, -1);
 
-    const second = await runImport({ source: 'grafana-oncall', mode: 'apply', out }, deps());
+    const second = await runImport({ source: 'grafana-oncall', mode: 'apply', out, map: MAP }, deps());
     expect(second.file).toBe('unchanged');
     expect(second.overrides).toEqual({ added: 0, updated: 0, unchanged: 1, over: 0 });
     expect(fs.readFileSync(out, 'utf8')).toBe(text);
@@ -125,7 +153,7 @@ describe('Grafana OnCall import', () => {
 
   it('the imported config pages the same people in the same order as Grafana OnCall, across DST changes', async () => {
     const out = path.join(dir, 'imported.yaml');
-    await runImport({ source: 'grafana-oncall', mode: 'apply', out }, deps());
+    await runImport({ source: 'grafana-oncall', mode: 'apply', out, map: MAP }, deps());
     const config = loadOpsConfig(out);
     const overrides = await createOverrideStore({ redis, prefix }).live(IMPORT_NOW);
     const alertTimes = [
@@ -180,6 +208,8 @@ describe('Grafana OnCall import', () => {
     try {
       expect(await main(['grafana-oncall', '--url', fake.url], env)).toBe(2);
       expect(await main(['nagios', '--url', fake.url, '--plan'], env)).toBe(2);
+      expect(await main(['grafana-oncall', '--url', fake.url, '--plan', '--map', 'dave@contractor.example=dave'], env)).toBe(2);
+      expect(err.mock.calls.map((c) => String(c[0])).join('')).toContain('--map: expected <email>=<SlackUserId>');
       expect(await main(['grafana-oncall', '--url', fake.url, '--plan'], env)).toBe(1);
       expect(err.mock.calls.map((c) => String(c[0])).join('')).toContain('GRAFANA_ONCALL_TOKEN must be set');
     } finally {
@@ -189,7 +219,7 @@ describe('Grafana OnCall import', () => {
 });
 
 describe('npm run import -- grafana-oncall (the command line, in process)', () => {
-  it('--plan prints the plan and the fragment; --apply twice reports the file unchanged the second time', async () => {
+  it('--plan prints the plan and the fragment; --apply refuses without --map; --apply --map twice reports the file unchanged the second time', async () => {
     const out = path.join(dir, 'imported.yaml');
     const env = { GRAFANA_ONCALL_TOKEN: fake.token, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slackApiUrl, REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: prefix };
     const printed: string[] = [];
@@ -203,10 +233,19 @@ describe('npm run import -- grafana-oncall (the command line, in process)', () =
       expect(printed.join('')).toContain('oncall.rotations.primary-on-call: alice → bob → dave');
       expect(fs.existsSync(out)).toBe(false);
       printed.length = 0;
-      expect(await main(['grafana-oncall', '--url', fake.url, '--apply', '--out', out], env)).toBe(0);
+      const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      try {
+        expect(await main(['grafana-oncall', '--url', fake.url, '--apply', '--out', out], env)).toBe(1);
+        expect(err.mock.calls.map((c) => String(c[0])).join('')).toContain('E_VALIDATION_FAILED: --apply refused, nothing was written');
+      } finally {
+        err.mockRestore();
+      }
+      expect(fs.existsSync(out)).toBe(false);
+      const map = ['--map', 'dave@contractor.example=U0DAVE'];
+      expect(await main(['grafana-oncall', '--url', fake.url, '--apply', '--out', out, ...map], env)).toBe(0);
       expect(printed.join('')).toContain(`${out}: written`);
       printed.length = 0;
-      expect(await main(['grafana-oncall', '--url', fake.url, '--apply', '--out', out], env)).toBe(0);
+      expect(await main(['grafana-oncall', '--url', fake.url, '--apply', '--out', out, ...map], env)).toBe(0);
       expect(printed.join('')).toContain(`${out}: unchanged`);
     } finally {
       write.mockRestore();
@@ -216,13 +255,14 @@ describe('npm run import -- grafana-oncall (the command line, in process)', () =
   });
 });
 
-/** Email → what the bot posts for that person: a Slack mention, or @name for someone Slack does not know. */
+/** Email → the Slack mention of that person: the --map id, else Slack's answer by email. Every on-call person must have one. */
 async function slackMentions(): Promise<Map<string, string>> {
   const lookup = createSlackEmailLookup(BOT_TOKEN, slackApiUrl);
   const map = new Map<string, string>();
   for (const u of fake.fixtures.users!) {
-    const found = await lookup(u.email as string);
-    map.set(u.email as string, found ? `<@${found.id}>` : `@${u.username as string}`);
+    const email = u.email as string;
+    const id = (MAP as Record<string, string>)[email] ?? (await lookup(email))?.id;
+    map.set(email, id ? `<@${id}>` : `(nobody in Slack: ${email})`);
   }
   return map;
 }

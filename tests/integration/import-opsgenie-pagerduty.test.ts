@@ -16,13 +16,15 @@ import { createSourceClient, type SourceClient } from '../../lib/importers/sourc
 import { runImport, type ImportDeps, type SourceName } from '../../lib/importers/run-import';
 import { loadOpsConfig, type OnCallOverride, type OpsConfig } from '../../lib/ops-config';
 import { closeRedis, type Redis } from '../../lib/redis';
-import { createSlackSandbox, type SlackSandbox } from '../../sandbox/slack';
+import { createSlackSandbox, DEFAULT_USERS, type SlackSandbox } from '../../sandbox/slack';
 import { startOpsgenieFake } from '../fakes/opsgenie';
 import { startPagerDutyFake } from '../fakes/pagerduty';
 import { deletePrefix, testPrefix, testRedis } from '../helpers/redis';
 
 const BOT_TOKEN = 'xoxb-import-test';
 const IMPORT_NOW = new Date('2026-03-01T12:00:00Z');
+/** erin and frank are in the sandbox Slack, but not under the emails the sources have: they are matched with --map. */
+const MAP: Record<string, string> = { 'erin@contractor.example': 'U0ERIN', 'frank@vendor.example': 'U0FRANK' };
 
 let og: Awaited<ReturnType<typeof startOpsgenieFake>>;
 let pd: Awaited<ReturnType<typeof startPagerDutyFake>>;
@@ -36,7 +38,17 @@ beforeAll(async () => {
   og = await startOpsgenieFake({ readOnlyKey: 'og-read-only' });
   pd = await startPagerDutyFake({ readOnlyToken: 'pd-read-only' });
   // Slack's per-method limits are tested with the sandbox elsewhere; here they would only slow the many imports.
-  slack = createSlackSandbox({ botToken: BOT_TOKEN, signingSecret: 'import-test-signing-secret', requestUrl: 'http://127.0.0.1:9/slack/events', rateLimits: false });
+  slack = createSlackSandbox({
+    botToken: BOT_TOKEN,
+    signingSecret: 'import-test-signing-secret',
+    requestUrl: 'http://127.0.0.1:9/slack/events',
+    rateLimits: false,
+    users: [
+      ...DEFAULT_USERS,
+      { id: 'U0ERIN', name: 'erin', realName: 'Erin Contractor', email: 'erin@erin-own.example' },
+      { id: 'U0FRANK', name: 'frank', realName: 'Frank Vendor', email: 'frank@frank-own.example' },
+    ],
+  });
   slackApiUrl = `${(await slack.start(0)).url}/api/`;
   redis = testRedis();
 });
@@ -68,11 +80,11 @@ function deps(source: 'opsgenie' | 'pagerduty', key?: string): ImportDeps & { cl
 }
 
 const mentions = new Map<string, string>();
-/** What the bot posts for a person: a Slack mention, or @name for someone Slack does not know. */
+/** The Slack mention of a person: the --map id, else Slack's answer by email. Every on-call person must have one. */
 async function mentionOf(email: string): Promise<string> {
   if (!mentions.has(email)) {
-    const found = await createSlackEmailLookup(BOT_TOKEN, slackApiUrl)(email);
-    mentions.set(email, found ? `<@${found.id}>` : `@${email.split('@')[0]}`);
+    const id = MAP[email] ?? (await createSlackEmailLookup(BOT_TOKEN, slackApiUrl)(email))?.id;
+    mentions.set(email, id ? `<@${id}>` : `(nobody in Slack: ${email})`);
   }
   return mentions.get(email)!;
 }
@@ -174,7 +186,7 @@ const cases: Case[] = [
 ];
 
 describe.each(cases)('$source import', (c) => {
-  it('--plan lists what it would create, what cannot map and why, and the unmatched users, and writes nothing', async () => {
+  it('--plan lists what it would create, what cannot map and why, and the unmatched users as blocking, and writes nothing', async () => {
     const out = path.join(dir, 'imported.yaml');
     const { plan, report } = await runImport({ source: c.source, mode: 'plan', out }, deps(c.source));
     expect(Object.keys(plan.rotations)).toEqual([c.rotation]);
@@ -182,27 +194,39 @@ describe.each(cases)('$source import', (c) => {
     expect(plan.unmatchedUsers.map((u) => u.email)).toEqual([c.unmatched]);
     const why = plan.unmapped.map((u) => `${u.what} ${u.name}: ${u.why}`).join('\n');
     for (const re of c.unmapped) expect(why).toMatch(re);
-    expect(report).toContain(c.unmatched);
+    expect(report).toContain('BLOCKING: on call but not found in Slack (1)');
+    expect(report).toMatch(new RegExp(`  ! ${c.unmatched.replace(/\./g, '\\.')} \\(as "\\w+"\\), on call in ${c.rotation}.*: invite them to Slack with that email, or pass --map ${c.unmatched.replace(/\./g, '\\.')}=<SlackUserId>`));
     expect(fs.existsSync(out)).toBe(false);
     expect(await redis.exists(createOverrideStore({ redis, prefix }).key)).toBe(0);
   });
 
-  it('--apply writes a valid config and the overrides; a second run changes nothing', async () => {
+  it('--apply refuses while someone on call is not in Slack and writes nothing; with --map it writes a valid config and the overrides, and a second run changes nothing', async () => {
     const out = path.join(dir, 'imported.yaml');
-    const first = await runImport({ source: c.source, mode: 'apply', out }, deps(c.source));
+    const key = createOverrideStore({ redis, prefix }).key;
+    await expect(runImport({ source: c.source, mode: 'apply', out }, deps(c.source))).rejects.toMatchObject({
+      code: ErrorCode.ValidationFailed,
+      message: expect.stringMatching(new RegExp(`^--apply refused, nothing was written: 1 person on call .*${c.unmatched.replace(/\./g, '\\.')}.*on call in ${c.rotation}`)),
+    });
+    expect(fs.existsSync(out)).toBe(false);
+    expect(await redis.exists(key)).toBe(0);
+
+    const map = { [c.unmatched]: MAP[c.unmatched]! };
+    const first = await runImport({ source: c.source, mode: 'apply', out, map }, deps(c.source));
     expect(first.file).toBe('written');
     expect(first.overrides.added).toBe(1);
     const config = loadOpsConfig(out);
     expect(config.oncall.rotations[c.rotation]!.members).toEqual(c.members);
+    for (const name of c.members) expect(config.rbac.users[name]?.role).toMatch(/^(admin|responder)$/);
+    expect(Object.values(config.rbac.users)).toContainEqual({ role: 'responder', slack_id: MAP[c.unmatched] });
     const text = fs.readFileSync(out, 'utf8');
-    const second = await runImport({ source: c.source, mode: 'apply', out }, deps(c.source));
+    const second = await runImport({ source: c.source, mode: 'apply', out, map }, deps(c.source));
     expect(second).toMatchObject({ file: 'unchanged', overrides: { added: 0, updated: 0, unchanged: 1, over: 0 } });
     expect(fs.readFileSync(out, 'utf8')).toBe(text);
   });
 
   it('pages the same people in the same order as the source, across DST changes', async () => {
     const out = path.join(dir, 'imported.yaml');
-    await runImport({ source: c.source, mode: 'apply', out }, deps(c.source));
+    await runImport({ source: c.source, mode: 'apply', out, map: { [c.unmatched]: MAP[c.unmatched]! } }, deps(c.source));
     const config = loadOpsConfig(out);
     const overrides = await createOverrideStore({ redis, prefix }).live(IMPORT_NOW);
     let compared = 0;

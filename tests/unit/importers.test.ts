@@ -2,8 +2,11 @@
  * The importers' pure parts: rate-limit headers, names and durations, and
  * Grafana OnCall mapping edge cases that the fixture set-up does not cover.
  */
+import fs from 'node:fs';
 import { mapGrafanaOnCall, type GrafanaSnapshot } from '../../lib/importers/grafana-oncall';
-import { secondsToDuration, slug, uniqueName } from '../../lib/importers/import-plan';
+import { blockingUsers, buildFragment, emptyPlan, importRoles, secondsToDuration, slug, uniqueName, type ImportPlan } from '../../lib/importers/import-plan';
+import { UserMapSchema } from '../../lib/importers/slack-users';
+import { parseOpsConfig } from '../../lib/ops-config';
 import { retryDelayMs } from '../../lib/importers/source-client';
 
 describe('retryDelayMs', () => {
@@ -49,5 +52,45 @@ describe('mapGrafanaOnCall edge cases', () => {
     expect(pairs.unmapped[0]).toMatchObject({ what: 'schedule', name: 'Pairs', why: expect.stringContaining('several people') });
     const gaps = mapGrafanaOnCall({ ...base, schedules, shifts: [{ ...shift, rolling_users: [['U1'], ['U2']], duration: 28_800 }] }, users);
     expect(gaps.unmapped[0]!.why).toMatch(/last 8h every 7d/);
+  });
+});
+
+describe('who is on call can acknowledge; who is unknown to Slack blocks', () => {
+  const base = parseOpsConfig(fs.readFileSync('config/ops.example.yaml', 'utf8'), 'ops.example.yaml');
+  const plan = (): ImportPlan => ({
+    ...emptyPlan('Test'),
+    rotations: { day: { members: ['carol', 'erin'], start: '2026-03-02', length: '1w', handoff: '09:00', timezone: 'UTC' } },
+    policies: { p: { steps: [{ after: '0m', notify: 'user:zoe' }] } },
+    users: [
+      { sourceId: '1', email: 'carol@x', name: 'carol', slackId: 'U0CAROL' },
+      { sourceId: '2', email: 'erin@x', name: 'erin', slackId: 'U0ERIN', via: 'map' },
+      { sourceId: '3', email: 'zed@x', name: 'zed', slackId: 'U0ZED' },
+    ],
+    unmatchedUsers: [
+      { sourceId: '4', email: 'zoe@x', name: 'zoe' },
+      { sourceId: '5', email: 'yan@x', name: 'yan' },
+    ],
+  });
+
+  it('raises a viewer on call to responder, even with --role viewer; people not on call get --role', () => {
+    const { roles, raised } = importRoles(plan(), base, 'viewer');
+    expect(roles).toEqual({ carol: 'responder', erin: 'responder', zed: 'viewer' });
+    expect(raised).toEqual([{ name: 'carol', from: 'viewer', to: 'responder', where: ['day'] }]);
+    expect(importRoles(plan(), base, 'admin').roles).toEqual({ carol: 'admin', erin: 'admin', zed: 'admin' });
+  });
+
+  it('lists only the unmatched people who are on call as blocking, with where', () => {
+    expect(blockingUsers(plan()).map((b) => [b.user.email, b.where])).toEqual([['zoe@x', ['escalation policy p']]]);
+  });
+
+  it('refuses a --map id that another person in the config already has', () => {
+    const p = plan();
+    p.users[1]!.slackId = 'U0ALICE';
+    expect(() => buildFragment(p, { rbac: { users: { alice: { role: 'admin', slack_id: 'U0ALICE' } } } }, base)).toThrow(/erin and alice would both be Slack user U0ALICE/);
+  });
+
+  it('--map takes <email>=<Slack user id> only', () => {
+    expect(UserMapSchema.parse(['Dave@X.example=U0DAVE', 'e@x=W123'])).toEqual({ 'dave@x.example': 'U0DAVE', 'e@x': 'W123' });
+    for (const bad of ['dave@x=dave', 'dave@x=u0dave', 'dave=U0DAVE', 'dave@x=U0DAVE=U1']) expect(UserMapSchema.safeParse([bad]).success).toBe(false);
   });
 });
