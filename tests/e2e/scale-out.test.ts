@@ -188,7 +188,7 @@ describe('two bot replicas behind one URL and two worker processes', () => {
       const r = await sandbox.command({ user: 'alice', channel: 'ops-alerts', command: '/ops', text: `run health_check ${id}` });
       expect(r).toMatchObject({ ok: true, status: 200 });
     }
-    const queued = (await sandbox.ephemeral({ user: 'alice' })).filter((e) => JSON.stringify(e).includes('queued (job'));
+    const queued = (await sandbox.ephemeral({ user: 'alice' })).filter((e) => JSON.stringify(e).includes('is queued (request'));
     expect(queued).toHaveLength(acted.length);
 
     // Wait until everything that was asked for has happened, and every queue is empty.
@@ -261,18 +261,21 @@ describe('two bot replicas behind one URL and two worker processes', () => {
 
     // Each action asked once, run once by one of the two workers, answered once; the server saw each call once.
     for (const id of acted) {
-      expect([id, lines.filter((l) => l.text.includes(`Health check (full) for ${id},`)).length]).toEqual([id, 1]);
-      expect([id, lines.filter((l) => l.text.includes(`asked for a health check (job \`${id}-health_check-`)).length]).toEqual([id, 1]);
+      expect([id, lines.filter((l) => l.text.includes(`Health check (full) for ${id}, asked by <@U0ALICE>`)).length]).toEqual([id, 1]);
+      expect([id, lines.filter((l) => l.incident === id && l.text.includes('<@U0ALICE> asked for the health check (full) (request `')).length]).toEqual([id, 1]);
     }
+    // The runbook's diagnostics ran at open too (a full health check each): once per incident, not per replica.
+    const diagnosed = lines.filter((l) => /Health check \(full\) for INC-\d+, asked by diagnostics/.test(l.text)).map((l) => l.incident);
+    expect(new Set(diagnosed).size).toBe(diagnosed.length);
     const metric = async (url: string, re: RegExp) =>
       (await (await fetch(url)).text())
         .split('\n')
         .filter((l) => re.test(l))
         .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
-    const perWorker = await Promise.all(workerPorts.map((port) => metric(`http://127.0.0.1:${port}/metrics`, /^runbook_jobs_total\{/)));
-    expect(perWorker.reduce((a, b) => a + b, 0)).toBe(acted.length);
+    const perWorker = await Promise.all(workerPorts.map((port) => metric(`http://127.0.0.1:${port}/metrics`, /^runbook_jobs_total\{.*action="health_check"/)));
+    expect(perWorker.reduce((a, b) => a + b, 0)).toBe(acted.length + diagnosed.length);
     const serverCalls = await metric(`http://127.0.0.1:${ports.server}/metrics`, /^mcp_requests_total\{.*tool="ops_health_check"/);
-    expect(serverCalls).toBe(acted.length);
+    expect(serverCalls).toBe(acted.length + diagnosed.length);
     console.log(
       `scale-out: ${GROUPS} groups × ${5} deliveries over 2 bot replicas (proxy hits ${proxy.hits.join('/')}), ${acted.length} actions over 2 workers ` +
         `(jobs per worker ${perWorker.join('/')}); ${messages.length} Slack messages, ${expectedSteps} escalation steps, ${expectedBreaches} SLA breaches, no duplicate`,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { freePort } from '../../lib/http';
 import { eventually } from './ports';
 import { STACK_SECRETS } from './stack';
+import { generateWorkerKeyPair } from '../../lib/worker-key';
 
 /**
  * Runs the processes the way production does (`node dist/<process>/main.js`)
@@ -78,6 +79,9 @@ export async function freeStackPorts(): Promise<StackPorts> {
 }
 
 /** The environment every process of one stack shares (sandbox Slack and backends on loopback). */
+/** One key pair per test file, as npm start generates one per run. */
+const WORKER_KEYS = generateWorkerKeyPair();
+
 export function stackEnv(ports: StackPorts, redisUrl: string, prefix: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
@@ -87,6 +91,9 @@ export function stackEnv(ports: StackPorts, redisUrl: string, prefix: string, ex
     REDIS_URL: redisUrl,
     REDIS_PREFIX: prefix,
     ...STACK_SECRETS,
+    // The workers sign their own ops tokens; the server accepts that key for the ops scopes only.
+    WORKERS_JWT_PRIVATE_KEY: WORKER_KEYS.privateKey,
+    WORKERS_JWT_PUBLIC_KEY: WORKER_KEYS.publicKey,
     SLACK_API_URL: `http://127.0.0.1:${ports.slack}/api/`,
     SLACK_REQUEST_URL: `http://127.0.0.1:${ports.bot}/slack/events`,
     SERVER_PORT: String(ports.server),
