@@ -114,7 +114,11 @@ routine:
     await eventually(async () => (await promValue('count_over_time(mcp_active_connections[5m])')) >= 3, 60_000, 250);
     // Traffic for the reports: tool calls, and three requests with a bad token (auth failures from 127.0.0.1, 2% of requests).
     const agent = await h.server.client(await h.server.token('accounts:read', { sub: 'report-agent' }));
-    for (let i = 0; i < 150; i += 1) await agent.callTool({ name: 'list_accounts', arguments: {} });
+    // A counter series is born with the first call; Prometheus counts increases from its first sample on,
+    // so one call, a scrape of it, then the rest (else a fast machine makes all 150 before the first scrape).
+    await agent.callTool({ name: 'list_accounts', arguments: {} });
+    await eventually(async () => (await promValue('sum(mcp_requests_total{tool="list_accounts"})')) >= 1 && (await promValue('sum(mcp_request_duration_seconds_count{tool="list_accounts"})')) >= 1, 60_000, 250);
+    for (let i = 1; i < 150; i += 1) await agent.callTool({ name: 'list_accounts', arguments: {} });
     const badToken = () => fetch(h.server.mcpUrl, { method: 'POST', headers: { Authorization: 'Bearer not.a.jwt', 'Content-Type': 'application/json' }, body: '{}' });
     // The first failure creates its series; Prometheus counts increases from its first sample, so two more follow.
     await badToken();

@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../lib/logger';
+import { escapeMrkdwn } from '../../lib/slack-text';
 import { loadRunbooks } from '../../lib/runbook';
 import { startPrometheus, type ToolProcess } from '../../monitoring/processes';
 import { createWorkersApp } from '../../workers/app';
@@ -61,11 +62,14 @@ describe('runbook actions from Slack to the worker and back (real bot, workers, 
       const replies = (await h.sandbox.replies('ops-critical', root.ts)).slice(1).filter((m) => !m.text.startsWith('⏳'));
       return replies.length >= diagnostics.length ? replies : undefined;
     }, 60_000, 200);
-    // Each diagnostic's result, in the runbook's order, before anything else in the thread.
-    diagnostics.forEach((d, i) => {
-      expect(results[i]!.text).toContain('asked by diagnostics');
-      expect(results[i]!.text).toContain(d.promql ? d.promql.slice(0, 30) : 'Health check (full)');
-    });
+    // Each diagnostic's result is among the first replies, before anything else in the thread. They run as
+    // separate jobs on a concurrent worker, so they land in the order they finish, not the runbook's.
+    const first = results.slice(0, diagnostics.length);
+    expect(first.every((m) => m.text.includes('asked by diagnostics'))).toBe(true);
+    for (const d of diagnostics) {
+      const mark = d.promql ? escapeMrkdwn(d.promql.slice(0, 30)) : 'Health check (full)';
+      expect([d.name, first.filter((m) => m.text.includes(mark)).length]).toEqual([d.name, 1]);
+    }
 
     const prompt = (await h.sandbox.command({ user: 'bob', channel: 'ops-critical', command: '/ops', text: `run block_ip 198.51.100.7 1h credential stuffing ${id}` })).body as {
       blocks: Array<{ elements?: Array<{ action_id: string; value: string }> }>;
