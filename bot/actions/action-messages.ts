@@ -1,6 +1,6 @@
 import type { ActionName } from '../../lib/action-catalog';
 import { formatDuration } from '../../lib/duration';
-import { escapeMrkdwn } from '../incidents/incident-message';
+import { escapeMrkdwn } from '../../lib/slack-text';
 
 /** Action ids of the buttons the action flow posts. */
 export const FlowActionId = {

@@ -32,8 +32,6 @@ const STATE_LABEL: Record<string, string> = {
 
 type Block = KnownBlock;
 
-export { clip, escapeMrkdwn } from '../../lib/slack-text';
-
 function links(incident: Incident): string[] {
   const out = [link(incident.generatorURL, 'Source'), link(incident.runbookUrl, 'Runbook'), link(incident.grafanaUrl, 'Grafana')];
   const external = safeUrl(incident.externalURL);

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/web-api';
-import { clip, escapeMrkdwn } from '../incidents/incident-message';
+import { clip, escapeMrkdwn } from '../../lib/slack-text';
 import type { Incident } from '../incidents/incident-store';
 
 const ICON: Record<string, string> = { P1: '🔴', P2: '🟠', P3: '🟡', P4: '🔵' };
