@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { ReactRequestSchema, runReact, runShortcut, ShortcutRequestSchema } from './events';
+import { PostRequestSchema, ReactRequestSchema, runPost, runReact, runShortcut, ShortcutRequestSchema } from './events';
 import { ClickRequestSchema, CommandRequestSchema, type PersonActionDeps, type PersonActionResult, runClick, runCommand } from './person-actions';
 import type { CallFaults } from './call-faults';
 import { type RateLimiter, resolveRateLimits } from './rate-limits';
@@ -54,6 +54,17 @@ export function createControlRouter(deps: ControlDeps): Router {
     const parsed = ReactRequestSchema.safeParse(req.body ?? {});
     if (!parsed.success) return badRequest(res, parsed.error);
     send(res, await runReact(deps, parsed.data));
+  });
+
+  router.post('/post', async (req: Request, res: Response) => {
+    const parsed = PostRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return badRequest(res, parsed.error);
+    const result = await runPost(deps, parsed.data);
+    if (result.ok) res.json(result);
+    else {
+      const { httpStatus, ...rest } = result;
+      res.status(httpStatus).json(rest);
+    }
   });
 
   router.post('/shortcut', async (req: Request, res: Response) => {

@@ -98,7 +98,7 @@ export type ClickSource =
 export function blockActionsBody(
   state: SlackState,
   p: { user: SandboxUser; channel: SandboxChannel; source: ClickSource; actionId: string; value?: string; responseUrl: string },
-): { body: string; payload: Record<string, unknown> } | { reason: string } {
+): { body: string; payload: Record<string, unknown> } | { reason: string; error?: 'option_not_found' } {
   const found = findAction(p.source.blocks, p.actionId);
   if (!found) return { reason: `no element with action_id "${p.actionId}" in message ${p.source.ts}` };
   const { element, blockId } = found;
@@ -108,6 +108,14 @@ export function blockActionsBody(
     action.text = element.text;
     action.value = p.value ?? element.value;
     if (element.style) action.style = element.style;
+  } else if (element.type === 'static_select') {
+    // Slack sends the option the person chose, as the message defines it.
+    const groups = Array.isArray(element.option_groups) ? (element.option_groups as { options?: unknown[] }[]).flatMap((g) => g.options ?? []) : [];
+    const options = [...(Array.isArray(element.options) ? element.options : []), ...groups] as { value?: unknown }[];
+    const chosen = options.find((o) => o.value === p.value);
+    if (!chosen) return { error: 'option_not_found', reason: `no option with value "${p.value ?? ''}" in "${p.actionId}" (values: ${options.map((o) => String(o.value)).join(', ')})` };
+    action.selected_option = chosen;
+    if (element.placeholder) action.placeholder = element.placeholder;
   } else if (p.value !== undefined) {
     action.selected_option = { text: { type: 'plain_text', text: p.value }, value: p.value };
   }

@@ -31,6 +31,15 @@ export const ShortcutRequestSchema = z.object({
 });
 export type ShortcutRequest = z.input<typeof ShortcutRequestSchema>;
 
+export const PostRequestSchema = z.object({
+  user: z.string().min(1),
+  channel: z.string().min(1),
+  // Slack's own limit on a message's text.
+  text: z.string().trim().min(1, 'must not be empty').max(40_000),
+  thread_ts: z.string().regex(/^\d+\.\d+$/, 'must be a Slack ts').optional(),
+});
+export type PostRequest = z.input<typeof PostRequestSchema>;
+
 async function deliverJson(options: DeliveryOptions, payload: unknown): Promise<DeliveryResult> {
   const body = JSON.stringify(payload);
   try {
@@ -89,6 +98,44 @@ export async function runReact(deps: PersonActionDeps, request: ReactRequest): P
       authorizations: [{ team_id: SANDBOX_TEAM.id, user_id: SANDBOX_BOT.userId, is_bot: true }],
     }),
   );
+}
+
+function eventCallback(event: Record<string, unknown>): Record<string, unknown> {
+  return {
+    token: VERIFICATION_TOKEN,
+    team_id: SANDBOX_TEAM.id,
+    api_app_id: SANDBOX_BOT.appId,
+    event,
+    type: 'event_callback',
+    event_id: `Ev${crypto.randomBytes(5).toString('hex').toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ team_id: SANDBOX_TEAM.id, user_id: SANDBOX_BOT.userId, is_bot: true }],
+  };
+}
+
+/**
+ * A person posts a plain message (into a thread with `thread_ts`): it is stored
+ * as theirs, and the app gets a signed `message` event_callback, as an app
+ * subscribed to `message.channels` does. The message stays posted whether or
+ * not the app answers; the answer says what the delivery got.
+ */
+export async function runPost(
+  deps: PersonActionDeps,
+  request: PostRequest,
+): Promise<{ ok: true; ts: string; event: DeliveryResult } | Extract<PersonActionResult, { ok: false }>> {
+  const req = PostRequestSchema.parse(request);
+  const user = deps.state.resolveUser(req.user);
+  if (!user || user.isBot) return { ok: false, httpStatus: 404, error: 'user_not_found', reason: `no user "${req.user}"` };
+  const channel = deps.state.resolveChannel(req.channel, true);
+  if (!channel) return { ok: false, httpStatus: 404, error: 'channel_not_found', reason: `no channel "${req.channel}"` };
+  const parent = req.thread_ts ? deps.state.findMessage(channel.id, req.thread_ts) : undefined;
+  if (req.thread_ts && !parent) return { ok: false, httpStatus: 404, error: 'thread_not_found', reason: `no message ${req.thread_ts} in ${channel.id}` };
+  const threadTs = parent ? (parent.threadTs ?? parent.ts) : undefined;
+  const ts = deps.state.nextTs();
+  deps.state.addMessage({ ts, channel: channel.id, user: user.id, text: req.text, threadTs, reactions: [] });
+  const event: Record<string, unknown> = { type: 'message', channel: channel.id, user: user.id, text: req.text, ts, team: SANDBOX_TEAM.id, event_ts: ts, channel_type: channel.isIm ? 'im' : 'channel' };
+  if (threadTs) event.thread_ts = threadTs;
+  return { ok: true, ts, event: await deliverJson(deps.delivery, eventCallback(event)) };
 }
 
 /** A person runs a message shortcut: a `message_action` payload with the whole message and a response_url. */

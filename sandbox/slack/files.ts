@@ -19,6 +19,10 @@ const MIME: Record<string, string> = {
   log: 'text/plain',
   pdf: 'application/pdf',
   png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
 };
 
 function mimetype(name: string): string {

@@ -6,3 +6,4 @@ export { SLACK_RATE_LIMITS, TIERS, type RateLimit, type RateLimitOverrides, type
 export { validateBlocks, BLOCK_LIMITS } from './block-kit';
 export type { SandboxStats, MethodCounts } from './stats';
 export type { CommandRequest, ClickRequest } from './person-actions';
+export type { PostRequest } from './events';

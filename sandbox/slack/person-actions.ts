@@ -92,6 +92,6 @@ export async function runClick(deps: PersonActionDeps, request: ClickRequest): P
     threadTs: source.threadTs,
   });
   const built = blockActionsBody(deps.state, { ...found, source, actionId: req.action_id, value: req.value, responseUrl });
-  if ('reason' in built) return { ok: false, httpStatus: 404, error: 'action_not_found', reason: built.reason };
+  if ('reason' in built) return { ok: false, httpStatus: 404, error: built.error ?? 'action_not_found', reason: built.reason };
   return outcome(await deliver(deps.delivery, built.body));
 }

@@ -1,6 +1,6 @@
 import type { EphemeralMessage } from './types';
 import type { ClickRequest, CommandRequest } from './person-actions';
-import type { ReactRequest, ShortcutRequest } from './events';
+import type { PostRequest, ReactRequest, ShortcutRequest } from './events';
 import type { SandboxStats } from './stats';
 
 /** What `command()` and `click()` answer: the bot's HTTP status and body as Slack got them. */
@@ -59,6 +59,8 @@ export function createSandboxClient(baseUrl: string, _options: SandboxClientOpti
     click: (req: ClickRequest) => control<PersonActionResponse>('POST', '/click', req),
     /** A person adds a reaction; the app gets `reaction_added`. */
     react: (req: ReactRequest) => control<PersonActionResponse>('POST', '/react', req),
+    /** A person posts a plain message (into a thread with `thread_ts`); the app gets a `message` event. */
+    post: (req: PostRequest) => control<PersonActionResponse & { ts?: string; event?: PersonActionResponse }>('POST', '/post', req),
     /** A person runs a message shortcut on a message; the app gets `message_action`. */
     shortcut: (req: ShortcutRequest) => control<PersonActionResponse>('POST', '/shortcut', req),
     /** Top-level messages of a channel (name or id), newest first, as conversations.history. */

@@ -4,6 +4,7 @@ import { silentLogger } from '../../lib/logger';
 import { createCallFaults } from './call-faults';
 import { createControlRouter } from './control-routes';
 import { createFileRouter, fileMethods } from './files';
+import { createLiveHub } from './live';
 import { createViewRouter } from './view-routes';
 import { createRateLimiter, resolveRateLimits } from './rate-limits';
 import { createSlackState, type SlackState } from './state';
@@ -45,8 +46,15 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
     faults.clear();
   };
 
+  const live = createLiveHub();
   const app = express();
   app.disable('x-powered-by');
+  // Anything that is not a GET may change the workspace: the page hears about it once it is answered.
+  app.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') res.on('finish', () => live.changed());
+    next();
+  });
+  app.get('/_sandbox/events-stream', (req, res) => live.stream(req, res));
   app.use('/api', createWebApiRouter({ state, stats, limiter, faults, botToken: config.botToken, baseUrl, logger, extraMethods: fileMethods }));
   // Before the control router: uploads are raw or multipart bodies, not JSON.
   app.use('/_sandbox', createFileRouter(state));
@@ -79,6 +87,7 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
     async stop() {
       const r = running;
       running = undefined;
+      live.closeAll();
       await r?.close();
     },
   };

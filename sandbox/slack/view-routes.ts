@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { SlackState } from './state';
 import { toWireMessage } from './wire';
-import { renderWebPage } from './web-page';
+import { PAGE_CSP, PAGE_CSS, PAGE_JS, renderWebPage } from './web-page';
 
 /**
  * Read-only views for the web page: what a person in the workspace sees,
@@ -12,13 +12,19 @@ export function createViewRouter(state: SlackState): Router {
   const router = express.Router();
 
   router.get('/', (_req: Request, res: Response) => {
-    res.type('html').send(renderWebPage());
+    res.set('Content-Security-Policy', PAGE_CSP).type('html').send(renderWebPage());
+  });
+  router.get('/_sandbox/web/page.js', (_req: Request, res: Response) => {
+    res.type('text/javascript').set('Cache-Control', 'no-cache').send(PAGE_JS);
+  });
+  router.get('/_sandbox/web/page.css', (_req: Request, res: Response) => {
+    res.type('text/css').set('Cache-Control', 'no-cache').send(PAGE_CSS);
   });
 
   router.get('/_sandbox/workspace', (_req: Request, res: Response) => {
     const channels = [...state.channels.values()]
       .filter((c) => !c.isIm)
-      .map((c) => ({ id: c.id, name: c.name }))
+      .map((c) => ({ id: c.id, name: c.name, purpose: c.purpose }))
       .sort((a, b) => a.name.localeCompare(b.name));
     const users = [...state.users.values()].map((u) => ({ id: u.id, name: u.name, realName: u.realName, isBot: u.isBot, title: u.title }));
     res.json({ ok: true, channels, users });
