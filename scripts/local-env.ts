@@ -13,7 +13,7 @@ export interface LocalStack {
   /** True when the backend simulators stand in for account/transaction services. */
   sandboxBackends: boolean;
   generated: string[];
-  ports: { server: number; bot: number; workers: number; slack: number; accounts: number; transactions: number };
+  ports: { server: number; bot: number; workers: number; slack: number; accounts: number; transactions: number; prometheus: number; alertmanager: number };
 }
 
 const rand = (bytes = 24) => crypto.randomBytes(bytes).toString('base64url');
@@ -35,6 +35,8 @@ export function buildLocalEnv(input: NodeJS.ProcessEnv): LocalStack {
     slack: num('SANDBOX_SLACK_PORT', 3100),
     accounts: num('ACCOUNT_SERVICE_PORT', 4001),
     transactions: num('TRANSACTION_SERVICE_PORT', 4002),
+    prometheus: num('PROMETHEUS_PORT', 9090),
+    alertmanager: num('ALERTMANAGER_PORT', 9093),
   };
   // No token, or an API URL on this machine, means the sandbox stands in for Slack; a real token alone means real Slack.
   const sandboxSlack = !env.SLACK_BOT_TOKEN || /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(env.SLACK_API_URL ?? '');

@@ -6,7 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { findBinary, startAlertmanager, startPrometheus, type ToolProcess } from '../monitoring/processes';
+import { renderMonitoring } from '../monitoring/render';
 import { closeRedis, createRedis, redisAnswers, type Redis } from '../lib/redis';
 import { buildLocalEnv, envFor } from './local-env';
 import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from './private-redis';
@@ -88,6 +91,18 @@ async function main(): Promise<void> {
     { name: 'bot', entry: 'bot/main.ts', health: `http://${host}:${ports.bot}/health` },
     { name: 'workers', entry: 'workers/main.ts', health: `http://${host}:${ports.workers}/health` },
   );
+  // Real Prometheus and Alertmanager when their binaries are on PATH (MONITORING=off: never).
+  const monitoringWanted = (process.env.MONITORING ?? 'on') !== 'off';
+  const monitoringFound = Boolean(findBinary('prometheus') && findBinary('alertmanager', 'prometheus-alertmanager'));
+  const monitoringOn = monitoringWanted && monitoringFound;
+  const promUrl = `http://127.0.0.1:${ports.prometheus}`;
+  const amUrl = `http://127.0.0.1:${ports.alertmanager}`;
+  if (monitoringOn) {
+    env.PROMETHEUS_URL ||= promUrl;
+    env.ALERTMANAGER_URL ||= amUrl;
+  }
+  let monitoringDir: string | undefined;
+  const tools: ToolProcess[] = [];
   env.SANDBOX_SLACK = stack.sandboxSlack ? 'on' : 'off';
   env.SANDBOX_BACKENDS = stack.sandboxBackends ? 'on' : 'off';
 
@@ -96,6 +111,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     await supervisor?.stop();
+    for (const t of [...tools].reverse()) await t.stop();
+    if (monitoringDir) fs.rmSync(monitoringDir, { recursive: true, force: true });
     for (const p of [...procs].reverse()) await stopChild(p);
     await closeRedis(redis);
     await privateRedis?.stop();
@@ -153,6 +170,36 @@ async function main(): Promise<void> {
       },
     });
     await supervisor.start();
+    if (monitoringOn) {
+      monitoringDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mfo-monitoring-'));
+      // Short local intervals so a drill's fault alerts within seconds and resolves soon after it is cleared.
+      const rendered = renderMonitoring({
+        outDir: path.join(monitoringDir, 'config'),
+        webhookToken: env.ALERTMANAGER_WEBHOOK_TOKEN!,
+        botWebhookUrl: `http://${host}:${ports.bot}/alertmanager/webhook`,
+        targets: {
+          server: `${host}:${ports.server}`,
+          bot: `${host}:${ports.bot}`,
+          workers: `${host}:${ports.workers}`,
+          accountService: `${host}:${ports.accounts}`,
+          transactionService: `${host}:${ports.transactions}`,
+        },
+        alertmanagers: [`127.0.0.1:${ports.alertmanager}`],
+        scrapeInterval: process.env.MONITORING_SCRAPE_INTERVAL || '2s',
+        evaluationInterval: process.env.MONITORING_SCRAPE_INTERVAL || '2s',
+        alertFor: process.env.MONITORING_ALERT_FOR || '0s',
+        rangeWindow: process.env.MONITORING_RANGE_WINDOW || '20s',
+        groupWait: '1s',
+        groupInterval: '2s',
+        repeatInterval: '1h',
+        resolveTimeout: '1m',
+        runbookBaseUrl: `http://${host}:${ports.bot}/`,
+      });
+      fs.mkdirSync(path.join(monitoringDir, 'alertmanager'));
+      tools.push(await startAlertmanager({ configFile: rendered.alertmanagerConfig, dataDir: path.join(monitoringDir, 'alertmanager'), port: ports.alertmanager }));
+      fs.mkdirSync(path.join(monitoringDir, 'prometheus'));
+      tools.push(await startPrometheus({ configFile: rendered.prometheusConfig, dataDir: path.join(monitoringDir, 'prometheus'), port: ports.prometheus }));
+    }
   } catch (err) {
     console.error(`npm start: ${(err as Error).message}`);
     await stopAll(1);
@@ -171,6 +218,13 @@ async function main(): Promise<void> {
     `  MCP server           http://${host}:${ports.server}/mcp   (/health, /metrics; release ${env.MCP_RELEASE}, restart/deploy/rollback via the process platform driver)`,
     `  bot                  http://${host}:${ports.bot}   (/slack/events, /alertmanager/webhook, /metrics)`,
     `  workers metrics      http://${host}:${ports.workers}/metrics`,
+    ...(monitoringOn
+      ? [`  Prometheus           ${promUrl}   (scrapes every 2 s, the guide's rules)`, `  Alertmanager         ${amUrl}   (webhook to the bot)`]
+      : [
+          monitoringWanted
+            ? '  Prometheus/Alertmanager not on PATH: apt-get install -y prometheus prometheus-alertmanager; drills still work through direct webhooks'
+            : '  Prometheus/Alertmanager off (MONITORING=off); drills still work through direct webhooks',
+        ]),
     envFile ? `  generated for this run: ${stack.generated.join(', ')}; written to ${envFile} (mode 600): \`set -a; . ${envFile}\` before npm run token / health` : '',
     'Ctrl-C stops everything.',
     '',
@@ -208,7 +262,7 @@ function writeEnvFile(env: NodeJS.ProcessEnv, keys: string[]): string {
   const dir = path.join(root, '.tmp');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'local.env');
-  const all = [...keys, 'JWT_ISSUER', 'JWT_AUDIENCE', 'REDIS_URL', 'MCP_SERVER_URL', 'SLACK_API_URL'];
+  const all = [...keys, 'JWT_ISSUER', 'JWT_AUDIENCE', 'REDIS_URL', 'REDIS_PREFIX', 'MCP_SERVER_URL', 'SLACK_API_URL', 'ACCOUNT_SERVICE_URL', 'TRANSACTION_SERVICE_URL', 'PROMETHEUS_URL', 'ALERTMANAGER_URL', 'BOT_WEBHOOK_URL'];
   fs.writeFileSync(file, all.filter((k) => env[k]).map((k) => `${k}=${env[k]}`).join('\n') + '\n', { mode: 0o600 });
   return path.relative(process.cwd(), file) || file;
 }

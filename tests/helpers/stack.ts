@@ -16,7 +16,7 @@ export const STACK_SECRETS = {
 
 export interface Stack {
   child: ChildProcess;
-  ports: Record<'SERVER_PORT' | 'BOT_PORT' | 'WORKERS_METRICS_PORT' | 'SANDBOX_SLACK_PORT' | 'ACCOUNT_SERVICE_PORT' | 'TRANSACTION_SERVICE_PORT', number>;
+  ports: Record<'SERVER_PORT' | 'BOT_PORT' | 'WORKERS_METRICS_PORT' | 'SANDBOX_SLACK_PORT' | 'ACCOUNT_SERVICE_PORT' | 'TRANSACTION_SERVICE_PORT' | 'PROMETHEUS_PORT' | 'ALERTMANAGER_PORT', number>;
   url(port: keyof Stack['ports'], path?: string): string;
   output(): string;
   prefix: string;
@@ -36,6 +36,8 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
     SANDBOX_SLACK_PORT: await freePort(),
     ACCOUNT_SERVICE_PORT: await freePort(),
     TRANSACTION_SERVICE_PORT: await freePort(),
+    PROMETHEUS_PORT: await freePort(),
+    ALERTMANAGER_PORT: await freePort(),
   };
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -50,6 +52,8 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
     // The routine's default maintenance windows (Sunday 02:00 UTC) would put a stack started then into
     // maintenance mode; its own tests (tests/integration/routine*.test.ts) give their own schedules.
     ROUTINE: 'off',
+    // Real Prometheus and Alertmanager only for the tests that want them (MONITORING: 'on').
+    MONITORING: 'off',
     ...extraEnv,
   };
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);
