@@ -53,6 +53,7 @@ function parseArgs(argv: string[]): Options & { role?: string; rest: Record<stri
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i]!;
     if (a === '--profile') profile = true;
+    else if (a === '--json') rest.json = 'true';
     else if (a.startsWith('--')) rest[a.slice(2)] = argv[++i] ?? '';
   }
   const num = (k: string, d: number, max: number) => {
@@ -166,6 +167,15 @@ async function main(): Promise<void> {
     const parts = [...cpu[i]!].map(([role, sec]) => `${role} ${((sec * 1e6) / r.calls).toFixed(0)} us`);
     console.log(`  CPU per call, ${r.label}: ${parts.join(', ')}`);
   });
+  if (o.rest.json !== undefined) {
+    // For bench/mcp.ts: the figures as one line.
+    const figures = results.map((r, i) => ({
+      label: r.label, callsPerSecond: r.callsPerSecond, p50: r.p50, p95: r.p95, p99: r.p99, calls: r.calls, errors: r.errors,
+      cpuUsPerCall: Object.fromEntries([...cpu[i]!].map(([role, sec]) => [role, (sec * 1e6) / r.calls])),
+    }));
+    const perRound = results.length === 2 ? rounds[0]!.map((r, i) => r.callsPerSecond / rounds[1]![i]!.callsPerSecond) : [];
+    console.log(`BENCH_JSON ${JSON.stringify({ results: figures, perRound })}`);
+  }
   if (results.length === 2) {
     const ratio = results[0]!.callsPerSecond / results[1]!.callsPerSecond;
     const perRound = rounds[0]!.map((r, i) => (r.callsPerSecond / rounds[1]![i]!.callsPerSecond).toFixed(2)).join(' ');
