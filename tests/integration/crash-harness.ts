@@ -149,6 +149,7 @@ export interface Delivery {
   status: number;
   /** Every attempt's outcome: an HTTP status, or the connection error's code. */
   attempts: Array<number | string>;
+  body: AlertmanagerWebhook;
 }
 
 /**
@@ -158,11 +159,16 @@ export interface Delivery {
  */
 export function alertmanagerPoster(url: string, token = CRASH_SECRETS.ALERTMANAGER_WEBHOOK_TOKEN, giveUpMs = 60_000) {
   const sent: Delivery[] = [];
+  let gate: Promise<void> | undefined;
+  let open: (() => void) | undefined;
+  let inFlight = 0;
   async function deliver(body: AlertmanagerWebhook): Promise<Delivery> {
     const attempts: Array<number | string> = [];
     const deadline = Date.now() + giveUpMs;
     let wait = 100;
     for (;;) {
+      while (gate) await gate;
+      inFlight += 1;
       try {
         const res = await fetch(`${url}/alertmanager/webhook`, {
           method: 'POST',
@@ -173,20 +179,33 @@ export function alertmanagerPoster(url: string, token = CRASH_SECRETS.ALERTMANAG
         await res.arrayBuffer();
         attempts.push(res.status);
         if (res.status < 500) {
-          const d = { status: res.status, attempts };
+          const d = { status: res.status, attempts, body };
           sent.push(d);
           return d;
         }
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause;
         attempts.push(cause?.code ?? (err as Error).name);
+      } finally {
+        inFlight -= 1;
       }
       if (Date.now() > deadline) throw new Error(`delivery of ${body.groupKey} never answered 2xx: ${attempts.join(', ')}`);
       await sleep(wait);
       wait = Math.min(wait * 2, 1000);
     }
   }
-  return { deliver, sent };
+  return {
+    deliver,
+    /** Deliveries answered (2xx or 4xx), in answer order. */
+    sent,
+    /** New attempts wait until `release()`; attempts already sent go on. */
+    hold: () => void (gate ??= new Promise<void>((r) => (open = r))),
+    release: () => {
+      gate = undefined;
+      open?.();
+    },
+    inFlight: () => inFlight,
+  };
 }
 
 /** One storm group: `alerts` alerts with their own fingerprints, all firing. */
