@@ -12,7 +12,9 @@
  * - The bot recovers by itself (ioredis reconnects, the outbox's BullMQ worker
  *   resumes): /health is 200 again, the retries go through, and in the end every
  *   group is one incident shown exactly once in Slack with all its fingerprints.
- * Bounded: ~45 s; the redis-server, its dir, the bot and the sandbox go in afterAll.
+ * And a Redis that hangs with its connections up (CLIENT PAUSE): /health and the
+ * webhook answer 503 within their deadlines instead of hanging; the retry lands once.
+ * Bounded: ~50 s; the redis-server, its dir, the bot and the sandbox go in afterAll.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -159,5 +161,31 @@ describe('Redis (AOF) restarted during an alert storm, under a real bot process'
       `redis restart: down ${window.upAt - window.downAt} ms; ${failed.length} deliveries answered 503 and retried ` +
         `(${failed.reduce((n, d) => n + d.attempts.length - 1, 0)} retries); /health during the outage: ${during.map((h) => h.status).join(',')}`,
     );
+  });
+
+  it('a Redis that hangs (CLIENT PAUSE) gets a 503 within the store deadline, not a hung delivery; the retry lands once', async () => {
+    const store = createIncidentStore({ redis, prefix });
+    const poster = alertmanagerPoster(bed.botUrl);
+    const group = stormGroup('RedisHang', 4);
+    const admin = createRedis(redisServer.url);
+    admin.on('error', () => undefined);
+    try {
+      // Every client's commands wait for 7 s; the connections stay up, so ioredis still says "ready".
+      await admin.call('CLIENT', 'PAUSE', '7000', 'ALL');
+      const health = await fetch(`${bed.botUrl}/health`, { signal: AbortSignal.timeout(5000) });
+      expect(health.status).toBe(503);
+      const delivery = await poster.deliver(group);
+      expect(delivery.status).toBe(200);
+      // The first attempt was answered 503 by the bot's deadline (5 s), before the poster's own 10 s timeout.
+      expect(delivery.attempts[0]).toBe(503);
+      expect(delivery.attempts.at(-1)).toBe(200);
+    } finally {
+      await closeRedis(admin);
+    }
+    const ids: string[] = [];
+    for (const id of await store.openIds()) if ((await store.get(id))?.groupKey === group.groupKey) ids.push(id);
+    expect(ids).toHaveLength(1);
+    expect(Object.keys(await store.alerts(ids[0]!)).sort()).toEqual(group.alerts.map((a) => a.fingerprint).sort());
+    expect((await fetch(`${bed.botUrl}/health`)).status).toBe(200);
   });
 });
