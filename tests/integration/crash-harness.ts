@@ -27,7 +27,6 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function writeOpsConfig(name: string, mutate: (config: Record<string, any>) => void): string {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const config = parse(fs.readFileSync(path.join(ROOT, 'config/ops.example.yaml'), 'utf8')) as Record<string, any>;
-  // The routine runs in the workers only; nothing here needs it.
   mutate(config);
   const file = path.join(ROOT, '.tmp', `${name}-ops.yaml`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
