@@ -132,7 +132,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
     connection: redis,
     prefix: env.REDIS_PREFIX,
-    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+    defaultJobOptions: { attempts: env.RUNBOOK_JOB_ATTEMPTS ?? 5, backoff: { type: 'exponential', delay: env.RUNBOOK_JOB_BACKOFF_MS ?? 2000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   });
   const actionService = createActionService({
     access,

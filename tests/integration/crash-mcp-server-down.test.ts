@@ -5,8 +5,9 @@
  * and starts again. People click "Health check" on incident roots
  * (`POST /_sandbox/click`, bob is a responder) while the server is down.
  *
- * The runbook jobs' bound (bot/app.ts `defaultJobOptions`): 3 attempts, backoff
- * 1 s then 2 s, so about 3 s plus the calls.
+ * The runbook jobs' bound (RUNBOOK_JOB_ATTEMPTS, RUNBOOK_JOB_BACKOFF_MS; 5 and 2 s by
+ * default): here 3 attempts, backoff 1 s then 2 s, so about 3 s plus the calls. The
+ * first failed attempt says in the thread that the action is being retried.
  * - Back within the bound: each action runs exactly once against the server
  *   (its `mcp_requests_total`), its result is posted once, audited once, and no
  *   failure is posted.
@@ -50,7 +51,7 @@ describe('MCP server down and back while runbook jobs are queued', () => {
   beforeAll(async () => {
     serverPort = await freePort();
     await startServer();
-    h = await startBotHarness({ deps: { escalation: false } });
+    h = await startBotHarness({ env: { RUNBOOK_JOB_ATTEMPTS: '3', RUNBOOK_JOB_BACKOFF_MS: '1000' }, deps: { escalation: false } });
     workers = createWorkersApp(
       loadWorkersEnv({
         REDIS_URL: TEST_REDIS_URL,
@@ -113,6 +114,7 @@ describe('MCP server down and back while runbook jobs are queued', () => {
       const t = await thread(inc.ts);
       expect(t.filter((x) => x.includes(`Health check (full) for ${inc.id}, asked by <@U0BOB>`))).toHaveLength(1);
       expect(t.filter((x) => x.startsWith('❌'))).toEqual([]);
+      expect(t.filter((x) => x.startsWith(`⏳ health check for ${inc.id}: attempt 1 of 3 failed`))).toHaveLength(1);
       expect(results[i]!.length).toBeGreaterThan(0);
     }
     // Exactly once at the server, whatever the attempts before.
@@ -146,6 +148,9 @@ describe('MCP server down and back while runbook jobs are queued', () => {
     expect(audit.filter((e) => e.kind === 'result').map((e) => [e.outcome, e.message])).toEqual([['failed', line]]);
     await sleep(500);
     expect((await thread(c.ts)).filter((x) => x.startsWith('❌'))).toHaveLength(1);
+    const retrying = (await thread(c.ts)).filter((x) => x.startsWith('⏳') && x.includes('attempt 1 of 3 failed'));
+    expect(retrying).toHaveLength(1);
+    expect(retrying[0]).toContain('trying again for up to 3 s');
     await startServer(); // afterAll closes it
   });
 });
