@@ -5,7 +5,9 @@ import { deliver, doubledReplies, group, inSlack, metric, sleep } from './slack-
 
 /**
  * Issue 13: Slack answers 500 to chat.postMessage and chat.update for a minute
- * while incidents open, are acknowledged and resolve. The real bot against the
+ * while incidents open, are acknowledged and resolve. Edits stay refused 10 s
+ * longer: an incident's edit waits behind its replies, so only then is one due
+ * while Slack still fails it. The real bot against the
  * sandbox Slack. The outbox retries without a limit (backoff doubling from 1 s
  * to `retryMaxMs`, 60 s), so nothing is given up; once Slack is back every
  * message arrives once, each incident's in the order it happened, and the
@@ -14,6 +16,7 @@ import { deliver, doubledReplies, group, inSlack, metric, sleep } from './slack-
 jest.setTimeout(200_000);
 
 const OUTAGE_MS = 60_000;
+const EDITS_OUTAGE_MS = 70_000;
 const CHANNELS = ['ops-critical', 'ops-alerts'];
 
 describe('Slack answers 500 for a minute', () => {
@@ -34,7 +37,10 @@ describe('Slack answers 500 for a minute', () => {
     expect(await h.bot.outbox.idle(1000)).toBe(true);
     await h.sandbox.resetStats();
 
-    await h.sandbox.setAnswerFaults([{ status: 500, methods: ['chat.postMessage', 'chat.update'], durationMs: OUTAGE_MS }]);
+    await h.sandbox.setAnswerFaults([
+      { status: 500, methods: ['chat.postMessage', 'chat.update'], durationMs: OUTAGE_MS },
+      { status: 500, methods: ['chat.update'], durationMs: EDITS_OUTAGE_MS },
+    ]);
     const armedAt = Date.now();
     const during = await Promise.all([2, 3].map((g) => deliver(h, firing(g, 2))));
     const ids = [...before, ...during].map((d) => d.incident!);
@@ -58,9 +64,9 @@ describe('Slack answers 500 for a minute', () => {
     expect(states).toEqual(['resolved', 'resolved', 'acknowledged', 'resolved']);
     // All of it happened while Slack took no write.
     expect((await h.sandbox.calls()).filter((c) => ['chat.postMessage', 'chat.update'].includes(c.method) && c.status === 200)).toEqual([]);
-    expect((await h.sandbox.faults()).answers).toHaveLength(1);
+    expect((await h.sandbox.faults()).answers).toHaveLength(2);
 
-    await eventually(async () => (await h.sandbox.faults()).answers.length === 0, OUTAGE_MS + 5000, 500);
+    await eventually(async () => (await h.sandbox.faults()).answers.length === 0, EDITS_OUTAGE_MS + 5000, 500);
     const recoveredAt = Date.now();
     await h.bot.notifier.drain(120_000);
     expect(await h.bot.outbox.idle(1000)).toBe(true);
@@ -68,10 +74,12 @@ describe('Slack answers 500 for a minute', () => {
 
     const stats = await h.sandbox.stats();
     const refusedPosts = stats.faulted['chat.postMessage']!.total;
+    const refusedEdits = stats.faulted['chat.update']!.total;
     expect(refusedPosts).toBeGreaterThanOrEqual(6);
+    expect(refusedEdits).toBeGreaterThanOrEqual(1);
     // The bot's metrics saw every 500 as an error of that method; nothing was given up or refused for good.
     expect(await metric(h, 'slack_api_calls_total', { method: 'chat.postMessage', outcome: 'error' })).toBe(refusedPosts);
-    expect(await metric(h, 'slack_api_calls_total', { method: 'chat.update', outcome: 'error' })).toBe(stats.faulted['chat.update']?.total ?? 0);
+    expect(await metric(h, 'slack_api_calls_total', { method: 'chat.update', outcome: 'error' })).toBe(refusedEdits);
     expect(await metric(h, 'slack_outbox_dropped_total')).toBe(0);
     expect(await metric(h, 'slack_outbox_refused_total')).toBe(0);
     expect(await metric(h, 'slack_outbox_depth')).toBe(0);
@@ -104,7 +112,7 @@ describe('Slack answers 500 for a minute', () => {
     }
 
     console.log(
-      `500 for ${OUTAGE_MS / 1000} s on posts and edits: Slack refused ${refusedPosts} posts and ${stats.faulted['chat.update']?.total ?? 0} edits; ` +
+      `500 for ${OUTAGE_MS / 1000} s on posts, ${EDITS_OUTAGE_MS / 1000} s on edits: Slack refused ${refusedPosts} posts and ${refusedEdits} edits; ` +
         `outbox caught up ${caughtUpMs} ms after Slack recovered (${Date.now() - armedAt} ms after the outage began); ` +
         `threads: ${found.map((f) => `${f.id} ${f.replies.length} replies`).join(', ')}`,
     );
