@@ -22,7 +22,7 @@ export interface CallRecord {
   at: number;
   /** When the answer was written; absent while in flight or when no answer came (a hang fault). */
   answeredAt?: number;
-  /** HTTP status of the answer (200 also for `{ok: false}` refusals). */
+  /** HTTP status of the answer (200 also for `{ok: false}` refusals); 0 while in flight or when none was sent (a hang fault). */
   status: number;
   /** `ok: false` answers: Slack's error code. */
   error?: string;
@@ -32,7 +32,7 @@ export interface CallRecord {
   faulted?: boolean;
 }
 
-/** The call log keeps the most recent calls, so a long soak cannot grow it without bound. */
+/** The call log keeps the most recent calls (at least this many, at most 10% more), so a long soak cannot grow it without bound. */
 export const CALL_LOG_MAX = 20_000;
 
 function emptyStats(): SandboxStats {
@@ -58,7 +58,8 @@ export function createStats() {
     record(method: string, channelId: string | undefined, at: number): CallRecord {
       const entry: CallRecord = { method, ...(channelId ? { channel: channelId } : {}), at, status: 0 };
       log.push(entry);
-      if (log.length > CALL_LOG_MAX) log = log.slice(-CALL_LOG_MAX);
+      // Trimmed in steps, so a long soak does not copy the whole log on every call.
+      if (log.length > CALL_LOG_MAX + CALL_LOG_MAX / 10) log = log.slice(-CALL_LOG_MAX);
       return entry;
     },
     calls: (method?: string): CallRecord[] => log.filter((c) => !method || c.method === method).map((c) => ({ ...c })),

@@ -1,6 +1,7 @@
 import { ErrorCode, WebClient, type WebAPIHTTPError, type WebAPIRateLimitedError } from '@slack/web-api';
 import { classifyFailure, createOutboxWebClient } from '../../bot/slack-outbox/slack-client';
 import { createSandboxClient, createSlackSandbox, type SandboxClient, type SlackSandbox } from '../../sandbox/slack';
+import { CALL_LOG_MAX, createStats } from '../../sandbox/slack/stats';
 
 /**
  * The sandbox Slack's answer faults (`PUT /_sandbox/faults` `answers`): calls
@@ -166,5 +167,18 @@ describe('sandbox slack answer faults', () => {
     const res = await fetch(`${url}/_sandbox/faults`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"answers": [' });
     expect(res.status).toBe(400);
     expect((await sandbox.faults()).answers).toEqual([{ status: 429, retryAfterSeconds: 1, remainingCount: 2 }]);
+  });
+});
+
+describe('sandbox slack call log', () => {
+  it('keeps the most recent calls, within 10% over its bound', () => {
+    const stats = createStats();
+    const n = CALL_LOG_MAX + CALL_LOG_MAX / 10 + 1;
+    for (let i = 0; i < n; i += 1) stats.record('chat.postMessage', 'C0GENERAL', i);
+    const log = stats.calls();
+    expect(log).toHaveLength(CALL_LOG_MAX);
+    expect(log[log.length - 1]!.at).toBe(n - 1);
+    expect(log[0]!.at).toBe(n - CALL_LOG_MAX);
+    expect(stats.calls('chat.update')).toEqual([]);
   });
 });
