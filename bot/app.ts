@@ -103,7 +103,8 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
 
   const store = createIncidentStore({ redis, prefix: env.REDIS_PREFIX });
   const metrics = createBotMetrics(registry, () => store.openSummary());
-  const resolveChannel = createChannelResolver(app.client);
+  const channelDirectory = createChannelDirectory(redis, env.REDIS_PREFIX);
+  const resolveChannel = createChannelResolver(app.client, channelDirectory);
   const fallbackName = config.channels.fallback;
   // Every Slack write goes through the outbox (limits, order, coalescing, storm digests).
   const outbox = createSlackOutbox(
@@ -302,7 +303,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     if (socketMode) await app.start();
     await outbox.start();
     // Bounded: the WebClient retries for a long time when Slack is unreachable; start does not wait for that.
-    const published = publishChannelIds(config, resolveChannel, createChannelDirectory(redis, env.REDIS_PREFIX), logger);
+    const published = publishChannelIds(config, resolveChannel, channelDirectory, logger);
     await Promise.race([published, new Promise((r) => setTimeout(r, 5000).unref())]);
     await escalation?.start();
     retention.start();
