@@ -12,6 +12,22 @@ describe('npm run drill arguments', () => {
     expect(parseArgs(['backend-down', '--timeout', '2m']).timeoutMs).toBe(120_000);
   });
 
+  it('disaster-recovery takes a fresh backup unless --backup names one, and removes its staging unless --keep-restore', () => {
+    const plain = parseArgs(['disaster-recovery']);
+    expect(plain).toMatchObject({ keepRestore: false, direct: false });
+    expect(plain.backup).toBeUndefined();
+    expect(parseArgs(['disaster-recovery', '--backup', 'latest', '--keep-restore'])).toMatchObject({ backup: 'latest', keepRestore: true });
+    expect(parseArgs(['disaster-recovery', '--backup', 'backup-20261203T010000Z-a1b2c3.tar.gz', '--direct']).backup).toBe('backup-20261203T010000Z-a1b2c3.tar.gz');
+    expect(parseArgs(['validate-recovery', '--json']).scenario?.kind).toBe('validation');
+  });
+
+  it('both recovery scenarios are playable; only validate-recovery raises no alert', () => {
+    const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
+    expect(byName.get('disaster-recovery')).toMatchObject({ playable: true, kind: 'recovery', alert: 'ServiceDown', severity: 'critical', prometheusSeesIt: true });
+    expect(byName.get('validate-recovery')).toMatchObject({ playable: true, kind: 'validation', alert: '-' });
+    expect(SCENARIOS.every((s) => s.playable)).toBe(true);
+  });
+
   it.each([
     [['nope'], /unknown scenario "nope"/],
     [[], /which scenario/],
@@ -20,6 +36,12 @@ describe('npm run drill arguments', () => {
     [['backend-down', '--timeout'], /--timeout needs a value/],
     [['backend-down', '--timeout', 'soon'], /not a duration/],
     [['backend-down', '--timeout', '0s'], /must be > 0/],
+    [['disaster-recovery', '--backup'], /--backup needs a value/],
+    [['disaster-recovery', '--backup', '../../etc/passwd'], /neither "latest" nor a backup name/],
+    [['disaster-recovery', '--backup', 'backup.tar'], /neither "latest" nor a backup name/],
+    [['backend-down', '--backup', 'latest'], /for disaster-recovery, not backend-down/],
+    [['validate-recovery', '--keep-restore'], /for disaster-recovery, not validate-recovery/],
+    [['validate-recovery', '--direct'], /validate-recovery raises no alert/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
     expect(() => parseArgs(argv)).toThrow(message);
@@ -40,5 +62,7 @@ describe('npm run drill arguments', () => {
     const list = spawnSync(process.execPath, [tsx, 'scripts/drill.ts', '--list'], { cwd: root, encoding: 'utf8' });
     expect(list.status).toBe(0);
     expect(list.stdout).toContain('backend-down  (alert: BackendServiceDown)');
+    expect(list.stdout).toContain('disaster-recovery  (alert: ServiceDown)');
+    expect(list.stdout).not.toMatch(/not playable/);
   });
 });
