@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { listText, parseArgs, SCENARIOS, UsageError } from '../../scripts/drill';
+import { listText, parseArgs, SCENARIOS, stackEnv, UsageError } from '../../scripts/drill';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -45,6 +47,20 @@ describe('npm run drill arguments', () => {
   ])('refuses %j', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
     expect(() => parseArgs(argv)).toThrow(message);
+  });
+
+  it('finds npm start\'s control endpoint and backups in its env file; the environment wins', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drill-env-'));
+    try {
+      const file = path.join(dir, 'local.env');
+      fs.writeFileSync(file, 'STACK_CONTROL_URL=http://127.0.0.1:41234\nSTACK_CONTROL_TOKEN=from-the-file-0123456789\nBACKUP_DIR=/srv/b\nWORKERS_METRICS_PORT=13002\n');
+      const env = stackEnv(file, { BACKUP_DIR: '/override', STACK_CONTROL_TOKEN: '' });
+      expect(env).toMatchObject({ STACK_CONTROL_URL: 'http://127.0.0.1:41234', STACK_CONTROL_TOKEN: 'from-the-file-0123456789', BACKUP_DIR: '/override' });
+      expect(env.ports.workers).toBe(13002);
+      expect(() => stackEnv(path.join(dir, 'missing.env'), {})).toThrow(/--env-file: .* does not exist/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('--list has one paragraph per scenario naming its alert', () => {
