@@ -5,11 +5,16 @@
  * environment, then `.tmp/local.env` (what `npm start` writes) for anything
  * unset, then scripts/local-env.ts's defaults (ports, URLs). `--env-file` picks
  * another file. Faults are cleared on success, failure, timeout and Ctrl-C.
+ * The DR drill and its validation live in scripts/drill/recovery.ts.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { acknowledge, acknowledgedBy, answers, findRoot, postWebhook, stackUrls, until, waitResolved, type StackEnv } from './drill/incident';
+import { runDisasterRecovery, runValidateRecovery, type DrillReport } from './drill/recovery';
 import { buildLocalEnv } from './local-env';
+
+export type { DrillReport, ValidationReport } from './drill/recovery';
 
 export interface Scenario {
   name: string;
@@ -22,6 +27,8 @@ export interface Scenario {
   /** One paragraph for --list. */
   about: string;
   playable: boolean;
+  /** fault: break a backend or send traffic; recovery: stop the MCP server and restore; validation: checks only, no alert. */
+  kind: 'fault' | 'recovery' | 'validation';
 }
 
 export const SCENARIOS: Scenario[] = [
@@ -32,6 +39,7 @@ export const SCENARIOS: Scenario[] = [
     fault: { service: 'accounts', state: { down: true } },
     prometheusSeesIt: true,
     playable: true,
+    kind: 'fault',
     about:
       'Takes account-service down (sandbox fault: every request, /metrics included, answers 503), so Prometheus sees up == 0 and BackendServiceDown fires. The responder acknowledges in the incident thread and follows the runbook (health check, then bring the service back). The drill clears the fault, which brings the service back and resolves the alert.',
   },
@@ -42,6 +50,7 @@ export const SCENARIOS: Scenario[] = [
     fault: { service: 'accounts', state: { latencyMs: 2500 } },
     prometheusSeesIt: false,
     playable: true,
+    kind: 'fault',
     about:
       'Adds 2.5 s of latency to every account-service answer (above the 2 s p95 threshold), so HighResponseTime fires. The responder acknowledges and checks the backend and breakers. The drill removes the latency and resolves the alert.',
   },
@@ -52,6 +61,7 @@ export const SCENARIOS: Scenario[] = [
     fault: { service: 'accounts', state: { errorRate: 0.5 } },
     prometheusSeesIt: false,
     playable: true,
+    kind: 'fault',
     about:
       'Makes half of account-service answers 500 (errors above 5 %), so HighErrorRate fires. The responder acknowledges and investigates (health check, breaker state). The drill sets the error rate back to 0 and resolves the alert.',
   },
@@ -61,6 +71,7 @@ export const SCENARIOS: Scenario[] = [
     severity: 'high',
     prometheusSeesIt: false,
     playable: true,
+    kind: 'fault',
     about:
       'Sends bursts of requests with bad bearer tokens to the MCP server (from one forwarded address, X-Forwarded-For 203.0.113.66, which counts only when the server trusts the proxy), so HighAuthFailureRate fires. The responder acknowledges and blocks the address. The drill stops the requests and resolves the alert; it leaves no fault behind.',
   },
@@ -70,6 +81,7 @@ export const SCENARIOS: Scenario[] = [
     severity: 'warning',
     prometheusSeesIt: false,
     playable: true,
+    kind: 'fault',
     about:
       'HighMemoryUsage (process_memory_usage_bytes / process_memory_limit_bytes > 0.8). The sandbox has no memory fault yet, so the drill raises the alert itself through the webhook. The responder acknowledges and restarts or scales. Nothing to clean up.',
   },
@@ -78,17 +90,20 @@ export const SCENARIOS: Scenario[] = [
     alert: 'ServiceDown',
     severity: 'critical',
     prometheusSeesIt: true,
-    playable: false,
+    playable: true,
+    kind: 'recovery',
     about:
-      "The guide's monthly DR drill: stop the MCP server, restore the latest backup into staging, start it, verify health (validate-recovery). Not playable yet: listed so the catalogue is complete; running it exits 1.",
+      "The guide's Monthly DR Drill. Takes a config backup through ops_backup_create (--backup latest|<name>: restore an existing one instead), then stops the MCP server process for real through npm start's control endpoint (STACK_CONTROL_URL, bearer STACK_CONTROL_TOKEN, both in .tmp/local.env) and checks its port refuses connections. Prometheus sees up == 0 and ServiceDown (P1) fires through Alertmanager into a thread; without Prometheus the drill posts the webhook itself and says so. alice acknowledges. With the server down, the drill verifies the backup against its manifest and restores it offline into BACKUP_DIR/restores/drill-<time> (removed afterwards unless --keep-restore), compares the restored files with the live ones, starts the server again, runs the health check (npm run health -- full) and a read through /mcp, and waits for the alert to resolve. Reports time to detect, acknowledge, restore, recover and resolve, counted from the stop. On any failure the server is started again (and npm start starts it by itself when the drill's hold expires).",
   },
   {
     name: 'validate-recovery',
     alert: '-',
     severity: '-',
     prometheusSeesIt: false,
-    playable: false,
-    about: "The guide's post-recovery check (health, metrics, a read through the MCP server). Not playable yet; running it exits 1.",
+    playable: true,
+    kind: 'validation',
+    about:
+      "The guide's validate-recovery.sh alone, against the running stack, with no alert: npm run health -- full (healthy only), /metrics of the server, bot and workers, up == 1 for the three in Prometheus (skipped, and said so, when no Prometheus runs), a read through /mcp (list_accounts), and ops_backup_verify on the newest backup. Prints each check as ok, FAIL or skip; exits 1 when any check that ran failed.",
   },
 ];
 
@@ -103,11 +118,16 @@ export interface DrillArgs {
   direct: boolean;
   /** A person acknowledges in the page (or real Slack); the drill waits instead of pressing the button as alice. */
   waitForAck: boolean;
+  /** disaster-recovery: restore this backup ("latest" or a name) instead of taking one. */
+  backup?: string;
+  /** disaster-recovery: keep the staging restore for inspection. */
+  keepRestore: boolean;
 }
 
 export class UsageError extends Error {}
 
 export const USAGE = `usage: npm run drill -- <scenario> [--timeout 120s] [--json] [--direct] [--wait-for-ack] [--env-file .tmp/local.env]
+       npm run drill -- disaster-recovery [--backup latest|<name>.tar.gz] [--keep-restore] [...]
        npm run drill -- --list
 scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`;
 
@@ -121,7 +141,7 @@ function parseDuration(value: string): number {
 }
 
 export function parseArgs(argv: string[]): DrillArgs {
-  const args: DrillArgs = { list: false, help: false, json: false, timeoutMs: 120_000, direct: false, waitForAck: false };
+  const args: DrillArgs = { list: false, help: false, json: false, timeoutMs: 120_000, direct: false, keepRestore: false, waitForAck: false };
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -137,6 +157,11 @@ export function parseArgs(argv: string[]): DrillArgs {
     else if (a === '--wait-for-ack') args.waitForAck = true;
     else if (a === '--timeout') args.timeoutMs = parseDuration(value());
     else if (a === '--env-file') args.envFile = value();
+    else if (a === '--backup') {
+      const v = value();
+      if (v !== 'latest' && !BACKUP_NAME.test(v)) throw new UsageError(`--backup: "${v}" is neither "latest" nor a backup name (backup-….tar.gz, as ops_backup_list shows)`);
+      args.backup = v;
+    } else if (a === '--keep-restore') args.keepRestore = true;
     else if (a.startsWith('-')) throw new UsageError(`unknown flag ${a}`);
     else positional.push(a);
   }
@@ -145,15 +170,21 @@ export function parseArgs(argv: string[]): DrillArgs {
   const scenario = SCENARIOS.find((s) => s.name === positional[0]);
   if (!scenario) throw new UsageError(`unknown scenario "${positional[0]}"`);
   args.scenario = scenario;
+  if ((args.backup || args.keepRestore) && scenario.kind !== 'recovery') throw new UsageError(`--backup and --keep-restore are for disaster-recovery, not ${scenario.name}`);
+  if (args.direct && scenario.kind === 'validation') throw new UsageError('--direct: validate-recovery raises no alert');
+  if (args.waitForAck && scenario.kind === 'validation') throw new UsageError('--wait-for-ack: validate-recovery raises no alert');
   return args;
 }
+
+/** What ops_backup_list names a backup (server/ops/backups.ts); no paths. */
+const BACKUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.tar\.gz$/;
 
 export function listText(): string {
   return SCENARIOS.map((s) => `${s.name}  (alert: ${s.alert})\n  ${s.about}`).join('\n\n');
 }
 
 /** The running stack: environment over .tmp/local.env over npm start's defaults. */
-export function stackEnv(envFile: string | undefined, input: NodeJS.ProcessEnv): NodeJS.ProcessEnv & { ports: ReturnType<typeof buildLocalEnv>['ports'] } {
+export function stackEnv(envFile: string | undefined, input: NodeJS.ProcessEnv): StackEnv {
   const file = envFile ?? path.resolve(__dirname, '..', '.tmp', 'local.env');
   const merged: NodeJS.ProcessEnv = {};
   if (fs.existsSync(file)) {
@@ -166,28 +197,6 @@ export function stackEnv(envFile: string | undefined, input: NodeJS.ProcessEnv):
   const stack = buildLocalEnv(merged);
   return Object.assign(stack.env, { ports: stack.ports });
 }
-
-export interface DrillReport {
-  scenario: string;
-  alert: string;
-  path: 'prometheus' | 'direct-webhook';
-  incident?: string;
-  channel?: string;
-  alertFired: boolean;
-  threadPosted: boolean;
-  acknowledged: boolean;
-  /** Who pressed Acknowledge, as the thread names them. */
-  acknowledgedBy?: string;
-  resolved: boolean;
-  faultsCleared: boolean;
-  timeToAlertMs?: number;
-  timeToAcknowledgeMs?: number;
-  timeToResolveMs?: number;
-  steps: string[];
-  error?: string;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   let args: DrillArgs;
@@ -207,29 +216,55 @@ async function main(): Promise<void> {
     console.error(`drill: ${scenario.name} is not playable yet (see --list)`);
     process.exit(1);
   }
-  let env: ReturnType<typeof stackEnv>;
+  let env: StackEnv;
   try {
     env = stackEnv(args.envFile, process.env);
   } catch (err) {
     console.error(`drill: ${(err as Error).message}`);
     process.exit(2);
   }
-  const report = await runDrill(scenario, env, args);
-  if (args.json) console.log(JSON.stringify(report));
-  else {
-    console.log(report.steps.join('\n'));
-    const s = (ms?: number) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
-    console.log(`${scenario.name}: alert ${s(report.timeToAlertMs)}, acknowledge ${s(report.timeToAcknowledgeMs)}, resolve ${s(report.timeToResolveMs)} (${report.path})`);
-    if (report.error) console.error(`drill: ${report.error}`);
+  if (scenario.kind === 'validation') {
+    const report = await runValidateRecovery(env);
+    if (args.json) console.log(JSON.stringify(report));
+    else {
+      console.log(report.steps.join('\n'));
+      const ran = report.checks.filter((c) => c.ran);
+      console.log(`validate-recovery: ${ran.filter((c) => c.ok).length}/${ran.length} checks passed${ran.length < report.checks.length ? `, ${report.checks.length - ran.length} skipped` : ''}`);
+      if (report.error) console.error(`drill: ${report.error}`);
+    }
+    process.exit(report.ok ? 0 : 1);
   }
+  const report =
+    scenario.kind === 'recovery'
+      ? await runDisasterRecovery(scenario, env, { timeoutMs: args.timeoutMs, direct: args.direct, backup: args.backup, keepRestore: args.keepRestore, waitForAck: args.waitForAck })
+      : await runDrill(scenario, env, args);
+  if (args.json) console.log(JSON.stringify(report));
+  else printReport(scenario, report);
   process.exit(report.error ? 1 : 0);
 }
 
-export async function runDrill(scenario: Scenario, env: ReturnType<typeof stackEnv>, args: DrillArgs): Promise<DrillReport> {
-  const host = env.HOST || '127.0.0.1';
-  // The URLs npm start wrote to .tmp/local.env win over ports derived from the environment.
-  const slack = env.SLACK_API_URL ? new URL(env.SLACK_API_URL).origin : `http://${host}:${env.ports.slack}`;
-  const bot = env.BOT_WEBHOOK_URL ? new URL(env.BOT_WEBHOOK_URL).origin : `http://${host}:${env.ports.bot}`;
+function printReport(scenario: Scenario, report: DrillReport): void {
+  console.log(report.steps.join('\n'));
+  const s = (ms?: number) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
+  if (scenario.kind === 'recovery') {
+    const r = report.recovery!;
+    const d = r.differences;
+    console.log(
+      [
+        `${scenario.name}: detect ${s(report.timeToAlertMs)}, acknowledge ${s(report.timeToAcknowledgeMs)}, restore ${s(report.timeToRestoreMs)}, recover ${s(report.timeToRecoverMs)}, resolve ${s(report.timeToResolveMs)} after the server stopped (${report.path})`,
+        `  backup     ${r.backup ? `${r.backup.name} (${r.backup.taken ? 'taken by the drill' : `existing, ${r.backup.createdAt}`}, ${r.backup.fileCount} files)` : '-'}`,
+        `  restore    ${r.restore ? `${r.restore.fileCount} files into ${r.restore.targetDir}${r.restore.kept ? ' (kept)' : ' (removed)'}` : '-'}`,
+        `  vs live    ${d ? `${d.identical} identical, ${d.changed.length} changed, ${d.missingLive.length} gone, ${d.addedLive.length} added${[...d.changed, ...d.missingLive, ...d.addedLive].map((f) => `\n             ${f}`).join('')}` : '-'}`,
+        `  server     ${r.server.stopped ? `stopped (pid ${r.server.pidBefore}), port ${r.server.refusedDuringOutage ? 'refused connections' : 'still answered'}; ${r.server.restarted ? `running again (pid ${r.server.pidAfter})` : 'NOT running again'}` : 'not stopped'}`,
+        `  health     ${r.checks.length ? r.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAIL'}`).join(', ') : 'not checked'}`,
+      ].join('\n'),
+    );
+  } else console.log(`${scenario.name}: alert ${s(report.timeToAlertMs)}, acknowledge ${s(report.timeToAcknowledgeMs)}, resolve ${s(report.timeToResolveMs)} (${report.path})`);
+  if (report.error) console.error(`drill: ${report.error}`);
+}
+
+export async function runDrill(scenario: Scenario, env: StackEnv, args: DrillArgs): Promise<DrillReport> {
+  const { slack, bot } = stackUrls(env);
   const backends = { accounts: env.ACCOUNT_SERVICE_URL! };
   const promUrl = env.PROMETHEUS_URL;
   const usePrometheus = !args.direct && scenario.prometheusSeesIt && promUrl !== undefined && (await answers(`${promUrl}/-/ready`));
@@ -259,14 +294,6 @@ export async function runDrill(scenario: Scenario, env: ReturnType<typeof stackE
   const fingerprint = crypto.randomBytes(8).toString('hex');
   const startsAt = new Date().toISOString();
   const webhook = (status: 'firing' | 'resolved') => postWebhook(bot, env.ALERTMANAGER_WEBHOOK_TOKEN!, scenario, fingerprint, startsAt, status);
-  const until = async <T>(what: string, fn: () => Promise<T | undefined>): Promise<T> => {
-    while (Date.now() < deadline) {
-      const v = await fn().catch(() => undefined);
-      if (v) return v;
-      await sleep(500);
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
   const sinceTs = (t0 / 1000 - 1).toFixed(6);
   try {
     if (scenario.fault) {
@@ -293,7 +320,7 @@ export async function runDrill(scenario: Scenario, env: ReturnType<typeof stackE
       step(`${scenario.alert} posted to the bot as Alertmanager would (direct webhook: ${promUrl ? 'Prometheus cannot see this fault without traffic' : 'no Prometheus running'})`);
     } else step(`waiting for Prometheus and Alertmanager to raise ${scenario.alert}`);
 
-    const root = await until('the incident thread', async () => findRoot(slack, env.SLACK_BOT_TOKEN!, scenario.alert, sinceTs));
+    const root = await until(deadline, 'the incident thread', async () => findRoot(slack, env.SLACK_BOT_TOKEN!, scenario.alert, sinceTs));
     report.alertFired = true;
     report.threadPosted = true;
     report.channel = root.channel;
@@ -302,27 +329,16 @@ export async function runDrill(scenario: Scenario, env: ReturnType<typeof stackE
     step(`incident ${report.incident ?? '?'} posted in ${root.channelName}: ${root.text.slice(0, 80)}`);
 
     if (args.waitForAck) step(`waiting for someone to press Acknowledge on ${report.incident ?? 'the incident'} (${slack}/)`);
-    else {
-      const click = await fetch(`${slack}/_sandbox/click`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ user: 'alice', channel: root.channel, ts: root.ts, action_id: 'incident_ack' }),
-      });
-      if (!click.ok) throw new Error(`acknowledge click refused: ${click.status} ${await click.text()}`);
-    }
-    const ack = await until('the acknowledgement', async () => (await replies(slack, env.SLACK_BOT_TOKEN!, root.channel, root.ts)).find((m) => /Acknowledged by/.test(m.text)));
+    const ack = await acknowledge(slack, env.SLACK_BOT_TOKEN!, root, deadline, { clickAsAlice: !args.waitForAck });
     report.acknowledged = true;
-    report.acknowledgedBy = /Acknowledged by @?([^\s.]+)/.exec(ack.text)?.[1];
+    report.acknowledgedBy = acknowledgedBy(ack);
     report.timeToAcknowledgeMs = Date.now() - t0;
     step(`${report.acknowledgedBy ?? 'someone'} pressed Acknowledge; the thread says so`);
 
     await clearFault();
     if (scenario.fault) step('fault cleared');
     if (!usePrometheus) await webhook('resolved');
-    await until('the resolution', async () => {
-      const m = (await history(slack, env.SLACK_BOT_TOKEN!, root.channel)).find((x) => x.ts === root.ts);
-      return m && /resolved/i.test(m.text) ? m : undefined;
-    });
+    await waitResolved(slack, env.SLACK_BOT_TOKEN!, root, deadline);
     report.resolved = true;
     report.timeToResolveMs = Date.now() - t0;
     step('the incident message says resolved');
@@ -336,64 +352,6 @@ export async function runDrill(scenario: Scenario, env: ReturnType<typeof stackE
     process.off('SIGTERM', onSignal);
   }
   return report;
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1500) })).ok;
-  } catch {
-    return false;
-  }
-}
-
-async function postWebhook(bot: string, token: string, s: Scenario, fingerprint: string, startsAt: string, status: 'firing' | 'resolved'): Promise<void> {
-  const labels = { alertname: s.alert, service: 'mcp-financial-server', severity: s.severity, drill: s.name };
-  const annotations = { summary: `drill ${s.name}: ${s.alert}`, runbook_url: `${bot}/runbooks/${s.alert}.yaml` };
-  const body = {
-    receiver: 'mcp-ops-bot',
-    status,
-    alerts: [{ status, labels, annotations, startsAt, endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z', generatorURL: 'http://drill.invalid/', fingerprint }],
-    groupLabels: { alertname: s.alert, service: labels.service },
-    commonLabels: labels,
-    commonAnnotations: annotations,
-    externalURL: 'http://drill.invalid/',
-    version: '4',
-    groupKey: `{}:{alertname="${s.alert}", drill="${fingerprint}"}`,
-    truncatedAlerts: 0,
-  };
-  const res = await fetch(`${bot}/alertmanager/webhook`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`bot refused the webhook: ${res.status} ${await res.text()}`);
-}
-
-interface Msg {
-  ts: string;
-  text: string;
-}
-
-async function slackApi<T>(slack: string, token: string, method: string, params: Record<string, string>): Promise<T> {
-  const res = await fetch(`${slack}/api/${method}?${new URLSearchParams(params)}`, { headers: { Authorization: `Bearer ${token}` } });
-  return (await res.json()) as T;
-}
-
-async function history(slack: string, token: string, channel: string): Promise<Msg[]> {
-  return (await slackApi<{ messages?: Msg[] }>(slack, token, 'conversations.history', { channel, limit: '200' })).messages ?? [];
-}
-
-async function replies(slack: string, token: string, channel: string, ts: string): Promise<Msg[]> {
-  return (await slackApi<{ messages?: Msg[] }>(slack, token, 'conversations.replies', { channel, ts, limit: '200' })).messages ?? [];
-}
-
-async function findRoot(slack: string, token: string, alert: string, sinceTs: string): Promise<(Msg & { channel: string; channelName: string }) | undefined> {
-  const list = await slackApi<{ channels?: Array<{ id: string; name: string }> }>(slack, token, 'conversations.list', { limit: '200' });
-  for (const c of list.channels ?? []) {
-    const m = (await history(slack, token, c.id)).find((x) => Number(x.ts) > Number(sinceTs) && x.text.includes(alert) && /INC-\d+/.test(x.text));
-    if (m) return { ...m, channel: c.id, channelName: `#${c.name}` };
-  }
-  return undefined;
 }
 
 if (require.main === module) void main();

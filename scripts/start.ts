@@ -11,6 +11,7 @@ import path from 'node:path';
 import { findBinary, startAlertmanager, startPrometheus, type ToolProcess } from '../monitoring/processes';
 import { renderMonitoring } from '../monitoring/render';
 import { closeRedis, createRedis, redisAnswers, type Redis } from '../lib/redis';
+import { createStackControl, type StackControl } from './drill/stack-control';
 import { buildLocalEnv, envFor } from './local-env';
 import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from './private-redis';
 import { createSupervisor, lastRelease, type Supervisor } from './supervisor';
@@ -22,6 +23,8 @@ interface Proc {
   child?: ChildProcess;
   /** Set while the supervisor restarts it: its exit is expected then. */
   restarting?: boolean;
+  /** Set while a drill holds it down through the control endpoint (scripts/drill/stack-control.ts). */
+  held?: boolean;
   startedAt?: string;
 }
 
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
   const prefix = env.REDIS_PREFIX || 'mfo';
   env.MCP_RELEASE = await lastRelease(redis, prefix, SERVER_SERVICE, env.MCP_RELEASE || `v${packageVersion()}`);
   let supervisor: Supervisor | undefined;
+  let control: StackControl | undefined;
 
   const procs: Proc[] = [];
   if (stack.sandboxSlack || stack.sandboxBackends) {
@@ -111,6 +115,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     await supervisor?.stop();
+    await control?.close();
     for (const t of [...tools].reverse()) await t.stop();
     if (monitoringDir) fs.rmSync(monitoringDir, { recursive: true, force: true });
     for (const p of [...procs].reverse()) await stopChild(p);
@@ -129,7 +134,7 @@ async function main(): Promise<void> {
     prefixLines(p.name, child.stdout!, process.stdout);
     prefixLines(p.name, child.stderr!, process.stderr);
     child.once('exit', (code, signal) => {
-      if (!stopping && !p.restarting) {
+      if (!stopping && !p.restarting && !p.held) {
         console.error(`npm start: ${p.name} exited unexpectedly (code ${code}, signal ${signal}); stopping the rest.`);
         void stopAll(1);
       }
@@ -149,15 +154,16 @@ async function main(): Promise<void> {
       service: {
         name: SERVER_SERVICE,
         readyUrl: `http://${host}:${ports.server}/health/ready`,
-        state: () => ({ pid: server.child?.pid ?? 0, release: env.MCP_RELEASE!, startedAt: server.startedAt ?? '' }),
-        async restart(release) {
-          const pidBefore = server.child?.pid ?? 0;
+        state: () => ({ pid: server.held ? 0 : (server.child?.pid ?? 0), release: env.MCP_RELEASE!, startedAt: server.startedAt ?? '' }),
+        restart: (release) => control!.serialize(async () => {
+          const pidBefore = server.held ? 0 : (server.child?.pid ?? 0);
           server.restarting = true;
           try {
             await stopChild(server);
             env.MCP_RELEASE = release;
             spawnProc(server);
             await waitHealthy(server);
+            server.held = false;
           } catch (err) {
             // The server did not come back: report it to the caller, then stop like any unexpected exit.
             setTimeout(() => void stopAll(1), 1000);
@@ -166,9 +172,39 @@ async function main(): Promise<void> {
             server.restarting = false;
           }
           return { pidBefore, pidAfter: server.child?.pid ?? 0 };
+        }),
+      },
+    });
+    // Drills stop and start the server child for real through this (127.0.0.1 only, bearer STACK_CONTROL_TOKEN).
+    control = createStackControl({
+      token: env.STACK_CONTROL_TOKEN!,
+      host: '127.0.0.1',
+      port: ports.control,
+      log: (line) => console.log(`npm start: ${line}`),
+      server: {
+        running: () => !server.held && server.child?.exitCode === null && server.child?.signalCode === null,
+        pid: () => server.child?.pid ?? 0,
+        startedAt: () => server.startedAt ?? '',
+        async stop() {
+          server.held = true;
+          await stopChild(server);
+          await supervisor?.publish().catch(() => undefined);
+        },
+        async start() {
+          try {
+            spawnProc(server);
+            await waitHealthy(server);
+            server.held = false;
+            await supervisor?.publish().catch(() => undefined);
+          } catch (err) {
+            // Like the supervisor's restart: report it to the caller, then stop like any unexpected exit.
+            setTimeout(() => void stopAll(1), 1000);
+            throw err;
+          }
         },
       },
     });
+    env.STACK_CONTROL_URL = await control.listen();
     await supervisor.start();
     if (monitoringOn) {
       monitoringDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mfo-monitoring-'));
@@ -218,6 +254,7 @@ async function main(): Promise<void> {
     `  MCP server           http://${host}:${ports.server}/mcp   (/health, /metrics; release ${env.MCP_RELEASE}, restart/deploy/rollback via the process platform driver)`,
     `  bot                  http://${host}:${ports.bot}   (/slack/events, /alertmanager/webhook, /metrics)`,
     `  workers metrics      http://${host}:${ports.workers}/metrics`,
+    `  stack control        ${env.STACK_CONTROL_URL}   (drills stop/start the MCP server; bearer STACK_CONTROL_TOKEN; backups in ${env.BACKUP_DIR})`,
     ...(monitoringOn
       ? [`  Prometheus           ${promUrl}   (scrapes every 2 s, the guide's rules)`, `  Alertmanager         ${amUrl}   (webhook to the bot)`]
       : [
@@ -262,7 +299,7 @@ function writeEnvFile(env: NodeJS.ProcessEnv, keys: string[]): string {
   const dir = path.join(root, '.tmp');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'local.env');
-  const all = [...keys, 'JWT_ISSUER', 'JWT_AUDIENCE', 'REDIS_URL', 'REDIS_PREFIX', 'MCP_SERVER_URL', 'SLACK_API_URL', 'ACCOUNT_SERVICE_URL', 'TRANSACTION_SERVICE_URL', 'PROMETHEUS_URL', 'ALERTMANAGER_URL', 'BOT_WEBHOOK_URL'];
+  const all = [...keys, 'JWT_ISSUER', 'JWT_AUDIENCE', 'REDIS_URL', 'REDIS_PREFIX', 'MCP_SERVER_URL', 'SLACK_API_URL', 'ACCOUNT_SERVICE_URL', 'TRANSACTION_SERVICE_URL', 'PROMETHEUS_URL', 'ALERTMANAGER_URL', 'BOT_WEBHOOK_URL', 'STACK_CONTROL_URL', 'BACKUP_DIR', 'BACKUP_PATHS', 'WORKERS_METRICS_PORT'];
   fs.writeFileSync(file, all.filter((k) => env[k]).map((k) => `${k}=${env[k]}`).join('\n') + '\n', { mode: 0o600 });
   return path.relative(process.cwd(), file) || file;
 }
