@@ -92,7 +92,8 @@ describe('Redis key bounds (docs/redis.md)', () => {
   opsConfig.retention = { ...opsConfig.retention, incidents: '2s', audit: '2s', timeline_max_entries: 1000, audit_max_entries: 1000 };
 
   beforeAll(async () => {
-    h = await startBotHarness({ deps: { opsConfig } });
+    // Small bounds: Slack pacing at 10/s in the sandbox (no rate limits there), a storm digest from the 4th new incident a minute.
+    h = await startBotHarness({ rateLimits: false, deps: { opsConfig, slackOutbox: { postIntervalMs: 100, editIntervalMs: 100, stormThresholdPerMinute: 3 } } });
     server = await startTestServer({ REDIS_PREFIX: h.prefix });
     const env = loadWorkersEnv({
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -224,6 +225,11 @@ describe('Redis key bounds (docs/redis.md)', () => {
     await said(h.sandbox.command({ user: 'bob', channel: 'ops-critical', command: '/ops', text: `note ${ids[0]} checked the ledger` }));
     await said(h.sandbox.react({ user: 'bob', channel: 'ops-critical', ts: root.ts, name: 'pushpin' }));
     await eventually(async () => ((await h.bot.audit.read({ incidentId: ids[0] })).some((e) => e.kind === 'result') ? true : undefined), 30_000, 100);
+    // The MCP server's own keys: an ops tool call (its audit, the denylist), a client's log level, a refused token.
+    const admin = await server.client(await server.token('ops:read ops:admin', { sub: 'alice' }));
+    expect((await admin.callTool({ name: 'ops_block_ip', arguments: { ip: '203.0.113.0/24', ttlSeconds: 600, reason: 'redis bounds test' } })).isError).toBeFalsy();
+    await admin.setLoggingLevel('debug');
+    expect((await fetch(server.mcpUrl, { method: 'POST', headers: { authorization: 'Bearer not-a-token', 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
     const auditBefore = (await h.bot.audit.read()).length;
     for (const g of groups.slice(0, 6)) await h.alert(resolvedVersion(g));
     for (const id of ids.slice(0, 6)) await eventually(async () => (await h.bot.store.get(id))?.state === 'resolved', 20_000);
@@ -271,10 +277,12 @@ describe('Redis key bounds (docs/redis.md)', () => {
     expect(found).toEqual([]);
     // The traffic reached what the test is about: incidents, the outbox, queues, the audit, the server.
     const names = (await allKeys()).map((k) => k.slice(h.prefix.length + 1));
-    for (const expected of ['inc:all', `inc:${open[0]}:timeline`, 'outbox:channels', 'runbook-actions:completed', 'audit:ops', 'audit:ops:anchor', 'escalations:delayed']) {
+    const expectedKeys = ['outbox:ch:C0OPSALRT:digest-seq', 'inc:all', `inc:${open[0]}:timeline`, 'outbox:channels', 'runbook-actions:completed', 'audit:ops', 'audit:ops:anchor', 'escalations:delayed'];
+    for (const expected of [...expectedKeys, 'audit', 'ipblock', 'security:auth-failures']) {
       expect(names).toContain(expected);
     }
     expect(names.some((n) => n.startsWith('actions:request:'))).toBe(true);
+    expect(names.some((n) => n.startsWith('mcp:log-level:'))).toBe(true);
   });
 
   it('fails an undocumented key with its name, and a key over its documented bound', async () => {
