@@ -10,10 +10,17 @@
  *   - `/ops status` commands every 2 s.
  * At start and end: RSS of each process, Redis INFO memory and the keys under the run's
  * prefix counted by type and by key family (the key with ids and numbers folded).
+ * `--retention 1m` runs the stack with an ops config whose retention (resolved incidents and the
+ * ops audit) is that short, swept every 15 s: what the sweep bounds then stops growing.
  *
- *   npm run bench -- soak --minutes 30
+ *   npm run bench -- soak --minutes 30 [--retention 1m]
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
+import { isDuration } from '../lib/duration';
+import { DEFAULT_OPS_CONFIG_PATH } from '../lib/ops-config';
+import { RESULTS_DIR } from './lib/results';
 import { mintToken } from '../lib/jwt';
 import { createSandboxClient } from '../sandbox/slack';
 import { num, runBench } from './lib/bench';
@@ -55,7 +62,18 @@ runBench('soak', async (args) => {
   const minutes = num(args, 'minutes', 30, 240);
   const mcpRps = num(args, 'mcp-rps', 100, 1000);
   const webhookRps = num(args, 'webhook-rps', 5, 500);
-  const stack = await startStack(['server', 'bot', 'workers']);
+  const retention = args.retention;
+  let opsConfigFile: string | undefined;
+  if (retention !== undefined) {
+    if (!isDuration(retention)) throw new Error('--retention must be a duration like 1m');
+    const text = fs.readFileSync(DEFAULT_OPS_CONFIG_PATH, 'utf8');
+    const replaced = text.replace(/^retention:\n(?: {2}.*\n)*/m, `retention:\n  incidents: ${retention}\n  sweep_interval: 15s\n  audit: ${retention}\n`);
+    if (replaced === text) throw new Error(`--retention: no retention section in ${DEFAULT_OPS_CONFIG_PATH}`);
+    fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    opsConfigFile = path.join(RESULTS_DIR, `soak-ops-${process.pid}.yaml`);
+    fs.writeFileSync(opsConfigFile, replaced);
+  }
+  const stack = await startStack(['server', 'bot', 'workers'], opsConfigFile ? { OPS_CONFIG: opsConfigFile } : {});
   try {
     const sandbox = createSandboxClient(stack.url('slack'));
     const token = await mintToken({ secret: STACK_SECRETS.JWT_SECRET, subject: 'bench-soak', scope: 'accounts:read', ttl: 24 * 3600 });
@@ -182,9 +200,13 @@ runBench('soak', async (args) => {
         { figure: 'webhook errors', op: '==', limit: 0 },
         { figure: 'Slack 429s', op: '==', limit: 0 },
       ],
-      notes: [`MCP at ${mcpRps}/s, webhooks at ${webhookRps}/s, a click every 5 s, /ops status every 2 s; Redis used_memory is the whole shared server's`],
+      notes: [
+        `MCP at ${mcpRps}/s, webhooks at ${webhookRps}/s, a click every 5 s, /ops status every 2 s; Redis used_memory is the whole shared server's`,
+        retention ? `retention.incidents and retention.audit ${retention}, swept every 15 s` : 'retention: the ops config defaults (90d incidents, 400d audit)',
+      ],
     };
   } finally {
     await stack.stop();
+    if (opsConfigFile) fs.rmSync(opsConfigFile, { force: true });
   }
 }, 300 * 60);

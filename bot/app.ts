@@ -6,7 +6,7 @@ import { createAuditLog } from '../lib/audit-log';
 import { createRemediation } from './actions/remediation';
 import { createPostmortemExporter } from './postmortem/exporter';
 import { createTimelineNotes } from './postmortem/timeline-notes';
-import { QueueName, type RemediationJob, type RoutineJob, type RunbookActionJob } from '../lib/contracts';
+import { QueueName, RUNBOOK_JOB_RETENTION, type RemediationJob, type RoutineJob, type RunbookActionJob } from '../lib/contracts';
 import { createChecklistStore } from '../lib/routine-checklist';
 import { createChannelDirectory } from '../lib/slack-channel-directory';
 import { publishChannelIds } from './routine/channel-ids';
@@ -133,7 +133,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
     connection: redis,
     prefix: env.REDIS_PREFIX,
-    defaultJobOptions: { attempts: env.RUNBOOK_JOB_ATTEMPTS ?? 5, backoff: { type: 'exponential', delay: env.RUNBOOK_JOB_BACKOFF_MS ?? 2000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+    defaultJobOptions: { attempts: env.RUNBOOK_JOB_ATTEMPTS ?? 5, backoff: { type: 'exponential', delay: env.RUNBOOK_JOB_BACKOFF_MS ?? 2000 }, ...RUNBOOK_JOB_RETENTION },
   });
   const actionService = createActionService({
     access,

@@ -9,6 +9,9 @@ import { CodedError, ErrorCode, ValidationError } from './errors';
  * Redis stream shared by the bot and the workers. Each entry carries the
  * SHA-256 of the one before it, so an edited, inserted or deleted entry breaks
  * the chain and `verify()` (`npm run audit -- --verify`) says where.
+ * Bounded: the bot's retention sweep trims entries older than `retention.audit`
+ * (and the oldest past `retention.audit_max_entries`); the trim leaves an anchor
+ * (`audit:ops:anchor`) that verify() starts from, so what is kept still verifies.
  *
  * Appends from many processes stay one chain: the client computes the hash and
  * a Lua script appends only if the head it hashed against is still the head
@@ -85,8 +88,32 @@ export function entryHash(entry: Omit<AuditEntry, 'id' | 'hash'>): string {
 }
 
 export function auditKeys(prefix: string) {
-  return { stream: `${prefix}:audit:ops`, head: `${prefix}:audit:ops:head` };
+  return {
+    stream: `${prefix}:audit:ops`,
+    head: `${prefix}:audit:ops:head`,
+    /** Where the kept chain starts once the oldest entries were trimmed ("seq hash" of the last one trimmed). */
+    anchor: `${prefix}:audit:ops:anchor`,
+  };
 }
+
+/*
+ * KEYS: stream, head, anchor. ARGV: oldest stream id to keep (MINID), most entries to keep.
+ * Trims the oldest entries past either bound and, in the same step, records where the kept chain
+ * starts (the seq and hash of the last entry trimmed: the first kept one's prev), so verify() checks
+ * the rest from there. Returns how many entries went.
+ */
+const TRIM_LUA = `
+local n = redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1]) + redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[2])
+if n == 0 then return 0 end
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+if first then
+  local e = cjson.decode(first[2][2])
+  redis.call('SET', KEYS[3], string.format('%d', e.seq - 1) .. ' ' .. e.prev)
+else
+  redis.call('SET', KEYS[3], redis.call('GET', KEYS[2]) or '')
+end
+return n
+`;
 
 /**
  * KEYS: stream, head. ARGV: expected head ("seq hash", or "" when empty), new
@@ -211,8 +238,10 @@ export function createAuditLog(options: { redis: Redis; prefix: string; now?: ()
    * and a broken link) and a truncated tail (the head points past the end).
    */
   async function verify(): Promise<AuditVerifyResult> {
-    let prevHash = GENESIS_HASH;
-    let expectedSeq = 1;
+    // After a trim (retention), the chain is checked from the anchor the trim left.
+    const anchor = parseHead(await redis.get(keys.anchor));
+    let prevHash = anchor.hash;
+    let expectedSeq = anchor.seq + 1;
     let count = 0;
     let lastId = '';
     for await (const entry of scan()) {
@@ -233,7 +262,16 @@ export function createAuditLog(options: { redis: Redis; prefix: string; now?: ()
     return { ok: true, entries: count };
   }
 
-  return { append, read, scan, exportJsonLines, verify, keys };
+  /**
+   * Retention: drops the entries older than `before` and the oldest beyond `maxEntries`, keeping the
+   * rest verifiable (see TRIM_LUA). Export what must be kept longer first (`npm run audit`).
+   */
+  async function trim(bound: { before: Date; maxEntries: number }): Promise<number> {
+    if (!Number.isInteger(bound.maxEntries) || bound.maxEntries < 1) throw new ValidationError(`audit trim: maxEntries must be a whole number ≥ 1, not ${bound.maxEntries}`);
+    return Number(await redis.eval(TRIM_LUA, 3, keys.stream, keys.head, keys.anchor, String(Math.max(0, bound.before.getTime())), String(bound.maxEntries)));
+  }
+
+  return { append, read, scan, exportJsonLines, verify, trim, keys };
 }
 
 export type AuditLog = ReturnType<typeof createAuditLog>;

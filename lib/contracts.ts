@@ -20,6 +20,12 @@ export const QueueName = {
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
+/**
+ * How many finished runbook-action jobs BullMQ keeps (their hashes and the completed/failed sets):
+ * every job added to the runbook-actions queue, by the bot or the workers, carries these (docs/redis.md).
+ */
+export const RUNBOOK_JOB_RETENTION = { removeOnComplete: 1000, removeOnFail: 5000 } as const;
+
 export const RunbookActionName = ActionNameSchema;
 export type RunbookActionName = ActionName;
 

@@ -22,6 +22,13 @@ export const RetentionSchema = z
      * beyond it are trimmed, logged and counted (retention_timeline_trimmed_total). @defaultValue 100000
      */
     timeline_max_entries: z.number({ error: 'expected a whole number ≥ 1000' }).int().min(1000, 'expected a whole number ≥ 1000').default(100_000),
+    /**
+     * The ops audit (`<prefix>:audit:ops`) keeps entries this long; the sweep trims older ones and the
+     * kept chain still verifies (export what must be kept longer: `npm run audit`). @defaultValue 400d
+     */
+    audit: Duration.default('400d'),
+    /** Entries the ops audit keeps at most; the oldest beyond it are trimmed by the sweep. @defaultValue 1000000 */
+    audit_max_entries: z.number({ error: 'expected a whole number ≥ 1000' }).int().min(1000, 'expected a whole number ≥ 1000').default(1_000_000),
   })
   .prefault({});
 

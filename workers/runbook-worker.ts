@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ActionName } from '../lib/action-catalog';
 import type { SilenceClient } from '../lib/alertmanager-silences';
 import type { AuditLog } from '../lib/audit-log';
-import { QueueName, RunbookActionJobSchema, type RunbookActionJob, type RunbookActionResult } from '../lib/contracts';
+import { QueueName, RUNBOOK_JOB_RETENTION, RunbookActionJobSchema, type RunbookActionJob, type RunbookActionResult } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
 import type { McpClient } from '../lib/mcp-client';
 import type { SlackOutboxProducer } from '../lib/slack-outbox';
@@ -114,7 +114,7 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
           requestedAt: at.toISOString(),
           origin: 'schedule',
         };
-        await followUps.add('maintenance', job, { jobId: endId, delay: Math.max(0, at.getTime() - Date.now()), attempts: 5, backoff: { type: 'exponential', delay: 2000 } });
+        await followUps.add('maintenance', job, { jobId: endId, delay: Math.max(0, at.getTime() - Date.now()), attempts: 5, backoff: { type: 'exponential', delay: 2000 }, ...RUNBOOK_JOB_RETENTION });
       },
     }),
     reset_circuit_breaker: runResetBreaker,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
+import { createAuditLog } from '../../lib/audit-log';
 import { parseDuration } from '../../lib/duration';
 import type { Logger } from '../../lib/logger';
 import type { RetentionConfig } from '../../lib/ops-config-retention';
@@ -60,8 +61,9 @@ const BATCH = 200;
  * Retention for what the bot keeps in Redis. Incidents are indexed by creation time (`inc:all`); a sweep
  * walks the ones created before the cutoff and deletes those resolved before it. Open incidents stay,
  * whatever their age; their timelines are capped at `timeline_max_entries` (trimmed, logged, counted).
- * Everything else the bot writes either expires by itself (dedupe markers, fired markers, arrival windows)
- * or is bounded by the number of channels.
+ * The ops audit keeps `audit` (age) and `audit_max_entries` (count). Everything else the bot writes
+ * either expires by itself (dedupe markers, fired markers, arrival windows) or is bounded by the number
+ * of channels (docs/redis.md has every key).
  */
 export function createIncidentRetention(options: IncidentRetentionOptions) {
   const { redis, prefix, config, logger } = options;
@@ -76,6 +78,13 @@ export function createIncidentRetention(options: IncidentRetentionOptions) {
     help: "Timeline entries trimmed from open incidents past retention.timeline_max_entries (the oldest go).",
     registers: [options.registry],
   });
+  const auditTrimmed = new Counter({
+    name: 'retention_audit_trimmed_total',
+    help: 'Ops audit entries trimmed past retention.audit or retention.audit_max_entries (the kept chain still verifies).',
+    registers: [options.registry],
+  });
+  const audit = createAuditLog({ redis, prefix });
+  const auditMs = parseDuration(config.audit);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
 
@@ -118,9 +127,19 @@ export function createIncidentRetention(options: IncidentRetentionOptions) {
     return total;
   }
 
-  /** One sweep: resolved incidents past retention, then timeline caps. `now` moves the clock (drills, tests). */
-  async function sweep(now = new Date()): Promise<{ deleted: number; trimmed: number }> {
-    const r = { deleted: await sweepResolved(now), trimmed: await capTimelines() };
+  async function trimAudit(now: Date): Promise<number> {
+    const before = new Date(now.getTime() - auditMs);
+    const n = await audit.trim({ before, maxEntries: config.audit_max_entries });
+    if (n) {
+      auditTrimmed.inc(n);
+      logger.info({ trimmed: n, before: before.toISOString(), maxEntries: config.audit_max_entries }, 'retention: trimmed the oldest ops audit entries');
+    }
+    return n;
+  }
+
+  /** One sweep: resolved incidents past retention, timeline caps, then the audit. `now` moves the clock (drills, tests). */
+  async function sweep(now = new Date()): Promise<{ deleted: number; trimmed: number; auditTrimmed: number }> {
+    const r = { deleted: await sweepResolved(now), trimmed: await capTimelines(), auditTrimmed: await trimAudit(now) };
     return r;
   }
 

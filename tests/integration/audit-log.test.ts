@@ -90,4 +90,33 @@ describe('ops audit log (hash chain in real Redis)', () => {
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ kind: 'result', incidentId: 'INC-8', seq: 2 });
   });
+
+  it('retention trims the oldest entries (by count and by age) and what is kept still verifies; tampering after a trim is still found', async () => {
+    const log = createAuditLog({ redis, prefix });
+    for (let i = 0; i < 6; i++) await log.append({ kind: 'request', actor: 'U0BOB', action: 'health_check', target: `t${i}` });
+    await expect(log.trim({ before: new Date(0), maxEntries: 0 })).rejects.toMatchObject({ code: 'E_VALIDATION_FAILED' });
+    expect(await redis.xlen(log.keys.stream)).toBe(6);
+
+    expect(await log.trim({ before: new Date(0), maxEntries: 4 })).toBe(2);
+    expect((await log.read()).map((e) => e.seq)).toEqual([3, 4, 5, 6]);
+    expect(await log.verify()).toEqual({ ok: true, entries: 4 });
+    expect(await log.trim({ before: new Date(0), maxEntries: 4 })).toBe(0);
+    await log.append({ kind: 'result', actor: 'system:workers', action: 'health_check' });
+    expect(await log.verify()).toEqual({ ok: true, entries: 5 });
+
+    // Deleting the oldest kept entry is not a trim: the anchor says where the chain starts.
+    const kept = await log.read();
+    await redis.xdel(log.keys.stream, kept[0]!.id);
+    expect((await log.verify()).problem).toMatchObject({ seq: 4, reason: expect.stringContaining('sequence jumps from 2 to 4') });
+    await redis.del(log.keys.stream);
+    for (const { id, ...stored } of kept) await redis.xadd(log.keys.stream, id, 'e', JSON.stringify(stored));
+    expect(await log.verify()).toEqual({ ok: true, entries: 5 });
+
+    // Everything past its age: the stream empties, the chain goes on from the head.
+    expect(await log.trim({ before: new Date(Date.now() + 60_000), maxEntries: 1000 })).toBe(5);
+    expect(await log.verify()).toEqual({ ok: true, entries: 0 });
+    const next = await log.append({ kind: 'request', actor: 'U0ALICE', action: 'backup' });
+    expect(next.seq).toBe(8);
+    expect(await log.verify()).toEqual({ ok: true, entries: 1 });
+  });
 });
