@@ -3,6 +3,7 @@ import { firingFor } from '../helpers/fixtures';
 import { startBotHarness, type BotHarness } from '../helpers/bot-harness';
 import type { SlackMessage } from '../../sandbox/slack/sandbox-client';
 import { runs } from './fuzz';
+import { foreign, parsedTexts } from './slack-checks';
 
 /**
  * Generalises tests/integration/slack-injection.test.ts: label and annotation
@@ -14,35 +15,6 @@ import { runs } from './fuzz';
  * nobody is notified by an alert's text.
  */
 jest.setTimeout(120_000);
-
-/** Who the bot itself may mention: the seeded workspace. Injected mentions use other ids. */
-const OWN_USERS = /^<@U0(ALICE|BOB|CAROL|OPSBOT)>$/;
-const OWN_GROUPS = /^<!subteam\^S0(OPSLEADS|SECURITY)(\|[^<>]*)?>$/;
-/** Links the bot builds: the fixture's Prometheus (vm), the safe runbook host, its own routes. */
-const OWN_LINK = /^<https?:\/\/(vm|example\.invalid|127\.0\.0\.1|localhost)[:/][^\s|<>]*(\|[^<>|]*)?>$/;
-const OWN_DATE = /^<!date\^\d+\^[^<>]*>$/;
-
-/** Every `<…>` sequence Slack would parse in a text. */
-const sequences = (text: string) => text.match(/<[^>]*>/g) ?? [];
-const foreign = (text: string) => sequences(text).filter((s) => !(OWN_USERS.test(s) || OWN_GROUPS.test(s) || OWN_LINK.test(s) || OWN_DATE.test(s)));
-
-/** All texts Slack parses in a message: fallback text, mrkdwn blocks and elements, attachments. */
-function parsedTexts(message: Record<string, unknown>): string[] {
-  const out = typeof message.text === 'string' ? [message.text] : [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (o.type === 'mrkdwn' && typeof o.text === 'string') out.push(o.text);
-      if (typeof o.fallback === 'string') out.push(o.fallback);
-      if (typeof o.pretext === 'string') out.push(o.pretext);
-      Object.values(o).forEach(walk);
-    }
-  };
-  walk(message.blocks);
-  walk(message.attachments);
-  return out;
-}
 
 // ---- hostile text: control sequences, mrkdwn, escapes, around random text ----
 
