@@ -229,6 +229,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation, snoozeChoices: deps.snoozeChoices });
   registerIncidentButtons(app, {
     service: incidents,
+    store,
     config,
     logger,
     access,
