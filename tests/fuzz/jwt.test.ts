@@ -102,11 +102,12 @@ describe('random claim sets at /mcp (HS256, issuer and audience set)', () => {
       fc.asyncProperty(fc.array(tokenCase, { minLength: 5, maxLength: 5 }), async (cases) => {
         await Promise.all(
           cases.map(async (c) => {
-            const token = await c.signer.sign(payloadOf(c));
+            const payload = payloadOf(c);
+            const token = await c.signer.sign(payload);
             const res = await postMcp(t.mcpUrl, callBody('ops_health_check'), { authorization: `Bearer ${token}` });
             const want = expectedStatus(c);
             seen.set(want, (seen.get(want) ?? 0) + 1);
-            expect({ signer: c.signer.name, payload: payloadOf(c), status: res.status }).toEqual({ signer: c.signer.name, payload: payloadOf(c), status: want });
+            expect({ signer: c.signer.name, payload, status: res.status }).toEqual({ signer: c.signer.name, payload, status: want });
             if (want === 401) expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
             if (want === 200) expect(await res.text()).not.toMatch(/"isError":true/);
             else expect(((await res.json()) as { error: string }).error).toBe(want === 401 ? 'invalid_token' : 'insufficient_scope');
