@@ -132,7 +132,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
     connection: redis,
     prefix: env.REDIS_PREFIX,
-    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+    defaultJobOptions: { attempts: env.RUNBOOK_JOB_ATTEMPTS ?? 5, backoff: { type: 'exponential', delay: env.RUNBOOK_JOB_BACKOFF_MS ?? 2000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   });
   const actionService = createActionService({
     access,
@@ -275,13 +275,14 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     logger.error({ err }, 'bolt listener error');
   });
 
-  web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics }));
+  web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics, storeReady: () => redis.status === 'ready' }));
   web.use(createRunbookRouter(runbooks, RUNBOOKS_DIR));
   web.use(postmortems.router());
   web.use(createHeartbeatRouter({ config: config.heartbeats, monitor: heartbeats, logger }));
   web.use(createCalendarRouter({ config, redis, prefix: env.REDIS_PREFIX, logger }));
   web.get('/health', async (_req, res) => {
-    const redisOk = await redis.ping().then(() => true, () => false);
+    // Not ready while Redis reconnects: a PING would wait in ioredis' offline queue, so this answers at once.
+    const redisOk = redis.status === 'ready' && (await pingWithin(redis, 1000));
     res.status(redisOk ? 200 : 503).json({ status: redisOk ? 'ok' : 'degraded', redis: redisOk, mode: socketMode ? 'socket' : 'http' });
   });
   web.get('/metrics', metricsHandler(registry));
@@ -334,3 +335,12 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
 
 
 export type BotApp = ReturnType<typeof createBotApp>;
+
+/** PING answered within `ms` (a Redis that accepts connections but hangs is not ready either). */
+async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const ok = await Promise.race([redis.ping().then(() => true, () => false), late]);
+  clearTimeout(timer);
+  return ok;
+}

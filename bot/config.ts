@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CommonEnvShape, httpUrl, parseEnv, port, positiveNumber, secret } from '../lib/config';
+import { CommonEnvShape, httpUrl, parseEnv, port, positiveInt, positiveNumber, secret } from '../lib/config';
 
 export const BotEnvSchema = z.object({
   ...CommonEnvShape,
@@ -20,6 +20,12 @@ export const BotEnvSchema = z.object({
   OPS_CONFIG: z.string().min(1).optional(),
   BOT_API_TOKEN: secret().optional(),
   ESCALATION_TIME_SCALE: positiveNumber(1),
+  /**
+   * How long a runbook job rides out an unreachable MCP server or platform: attempts, with
+   * exponential backoff from RUNBOOK_JOB_BACKOFF_MS (defaults: 5 attempts over 2+4+8+16 = 30 s).
+   */
+  RUNBOOK_JOB_ATTEMPTS: positiveInt(5).pipe(z.number().max(20, 'at most 20')).optional(),
+  RUNBOOK_JOB_BACKOFF_MS: positiveInt(2000).optional(),
 });
 
 export type BotEnv = z.output<typeof BotEnvSchema>;

@@ -47,7 +47,7 @@ export function createMcpClient(config: McpClientConfig) {
       return await fn(client);
     } catch (err) {
       if (err instanceof CodedError) throw err;
-      throw new CodedError(ErrorCode.McpCall, `MCP call to ${config.url} failed: ${(err as Error).message}`);
+      throw new CodedError(ErrorCode.McpCall, `MCP call to ${config.url} failed: ${describeFailure(err)}`);
     } finally {
       await client.close().catch(() => undefined);
     }
@@ -79,3 +79,19 @@ export function createMcpClient(config: McpClientConfig) {
 }
 
 export type McpClient = ReturnType<typeof createMcpClient>;
+
+/**
+ * The error's message with its cause's code: fetch says only "fetch failed",
+ * the reason (ECONNREFUSED, ETIMEDOUT, ...) is in `cause`, and a person reading the thread needs it.
+ */
+function describeFailure(err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  let cause = (err as { cause?: unknown })?.cause;
+  for (let depth = 0; cause && depth < 3; depth++) {
+    const c = cause as { code?: unknown; message?: unknown; cause?: unknown };
+    const what = typeof c.code === 'string' ? c.code : typeof c.message === 'string' ? c.message : undefined;
+    if (what && !message.includes(what)) return `${message} (${what})`;
+    cause = c.cause;
+  }
+  return message;
+}

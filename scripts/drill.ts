@@ -101,11 +101,13 @@ export interface DrillArgs {
   envFile?: string;
   /** Skip real Prometheus even when it runs: post the Alertmanager-shaped webhook. */
   direct: boolean;
+  /** A person acknowledges in the page (or real Slack); the drill waits instead of pressing the button as alice. */
+  waitForAck: boolean;
 }
 
 export class UsageError extends Error {}
 
-export const USAGE = `usage: npm run drill -- <scenario> [--timeout 120s] [--json] [--direct] [--env-file .tmp/local.env]
+export const USAGE = `usage: npm run drill -- <scenario> [--timeout 120s] [--json] [--direct] [--wait-for-ack] [--env-file .tmp/local.env]
        npm run drill -- --list
 scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}`;
 
@@ -119,7 +121,7 @@ function parseDuration(value: string): number {
 }
 
 export function parseArgs(argv: string[]): DrillArgs {
-  const args: DrillArgs = { list: false, help: false, json: false, timeoutMs: 120_000, direct: false };
+  const args: DrillArgs = { list: false, help: false, json: false, timeoutMs: 120_000, direct: false, waitForAck: false };
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -132,6 +134,7 @@ export function parseArgs(argv: string[]): DrillArgs {
     else if (a === '--help' || a === '-h') args.help = true;
     else if (a === '--json') args.json = true;
     else if (a === '--direct') args.direct = true;
+    else if (a === '--wait-for-ack') args.waitForAck = true;
     else if (a === '--timeout') args.timeoutMs = parseDuration(value());
     else if (a === '--env-file') args.envFile = value();
     else if (a.startsWith('-')) throw new UsageError(`unknown flag ${a}`);
@@ -173,6 +176,8 @@ export interface DrillReport {
   alertFired: boolean;
   threadPosted: boolean;
   acknowledged: boolean;
+  /** Who pressed Acknowledge, as the thread names them. */
+  acknowledgedBy?: string;
   resolved: boolean;
   faultsCleared: boolean;
   timeToAlertMs?: number;
@@ -296,16 +301,20 @@ export async function runDrill(scenario: Scenario, env: ReturnType<typeof stackE
     report.timeToAlertMs = Date.now() - t0;
     step(`incident ${report.incident ?? '?'} posted in ${root.channelName}: ${root.text.slice(0, 80)}`);
 
-    const click = await fetch(`${slack}/_sandbox/click`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ user: 'alice', channel: root.channel, ts: root.ts, action_id: 'incident_ack' }),
-    });
-    if (!click.ok) throw new Error(`acknowledge click refused: ${click.status} ${await click.text()}`);
-    await until('the acknowledgement', async () => (await replies(slack, env.SLACK_BOT_TOKEN!, root.channel, root.ts)).find((m) => /Acknowledged by/.test(m.text)));
+    if (args.waitForAck) step(`waiting for someone to press Acknowledge on ${report.incident ?? 'the incident'} (${slack}/)`);
+    else {
+      const click = await fetch(`${slack}/_sandbox/click`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ user: 'alice', channel: root.channel, ts: root.ts, action_id: 'incident_ack' }),
+      });
+      if (!click.ok) throw new Error(`acknowledge click refused: ${click.status} ${await click.text()}`);
+    }
+    const ack = await until('the acknowledgement', async () => (await replies(slack, env.SLACK_BOT_TOKEN!, root.channel, root.ts)).find((m) => /Acknowledged by/.test(m.text)));
     report.acknowledged = true;
+    report.acknowledgedBy = /Acknowledged by @?([^\s.]+)/.exec(ack.text)?.[1];
     report.timeToAcknowledgeMs = Date.now() - t0;
-    step('alice pressed Acknowledge; the thread says so');
+    step(`${report.acknowledgedBy ?? 'someone'} pressed Acknowledge; the thread says so`);
 
     await clearFault();
     if (scenario.fault) step('fault cleared');

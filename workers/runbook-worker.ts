@@ -194,8 +194,19 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
     const parsed = RunbookActionJobSchema.safeParse(job.data);
     const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     logger.error({ err, jobId: job.id, attempts: job.attemptsMade, final }, 'runbook job failed');
-    if (!final || !parsed.success) return;
+    if (!parsed.success) return;
     const data = parsed.data;
+    if (!final) {
+      // The first failed attempt says so in the thread (once: a stable outbox id), so nobody waits on silence.
+      if (job.attemptsMade !== 1) return;
+      const max = job.opts.attempts ?? 1;
+      const backoff = job.opts.backoff;
+      const delay = typeof backoff === 'number' ? backoff : (backoff?.delay ?? 0);
+      const window = backoff && typeof backoff === 'object' && backoff.type === 'exponential' ? delay * (2 ** (max - 1) - 1) : delay * (max - 1);
+      const text = `⏳ ${human(data.action)}${data.incidentId ? ` for ${data.incidentId}` : ''}: attempt 1 of ${max} failed (${err.message}); trying again for up to ${Math.max(1, Math.round(window / 1000))} s.`;
+      void post(data, 'retrying', text).catch((postErr) => logger.error({ err: postErr }, 'could not report a retry'));
+      return;
+    }
     metrics.jobs.inc({ action: data.action, outcome: 'error' });
     const summary = `❌ ${human(data.action)}${data.incidentId ? ` for ${data.incidentId}` : ''} failed after ${job.attemptsMade} attempt(s): ${err.message}`;
     void post(data, 'failed', summary)

@@ -13,7 +13,16 @@ export interface AlertmanagerWebhookOptions {
   metrics: BotMetrics;
   /** @defaultValue '1mb' */
   bodyLimit?: string;
+  /**
+   * False while the store cannot take writes (Redis reconnecting): the delivery is answered 503 at once.
+   * Without it, commands wait in the client's offline queue and the request hangs until Redis is back.
+   */
+  storeReady?: () => boolean;
+  /** A notification not stored within this long is answered 503 (Alertmanager retries; the ingest is idempotent). @defaultValue 5000 */
+  storeTimeoutMs?: number;
 }
+
+class StoreTimeout extends Error {}
 
 /** Compares digests so neither the content nor the length of the token leaks through timing. */
 export function tokensMatch(given: string, expected: string): boolean {
@@ -55,13 +64,25 @@ export function createAlertmanagerWebhookRouter(options: AlertmanagerWebhookOpti
       reply(res, 400, { ok: false, error: 'invalid_payload', message: describeIssues(parsed.error) });
       return;
     }
+    if (options.storeReady && !options.storeReady()) {
+      reply(res, 503, { ok: false, error: 'unavailable', message: 'the incident store (Redis) is unavailable; retry' });
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await options.intake.receive(parsed.data);
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StoreTimeout()), options.storeTimeoutMs ?? 5000);
+      });
+      const result = await Promise.race([options.intake.receive(parsed.data), deadline]);
       reply(res, 200, { ok: true, incident: result.incidentId || null, created: result.created, changed: result.changed });
     } catch (err) {
-      logger.error({ err }, 'alertmanager webhook failed');
-      // 5xx makes Alertmanager retry, which is what we want when Redis is briefly away.
-      reply(res, 503, { ok: false, error: 'unavailable', message: 'could not store the notification; retry' });
+      // 5xx makes Alertmanager retry, which is what we want when Redis is briefly away. A timed-out
+      // ingest may still complete when Redis answers again: the retry finds it done (idempotent by fingerprint).
+      const timedOut = err instanceof StoreTimeout;
+      logger.error(timedOut ? {} : { err }, timedOut ? 'alertmanager webhook: the store did not answer in time' : 'alertmanager webhook failed');
+      reply(res, 503, { ok: false, error: 'unavailable', message: timedOut ? 'the incident store did not answer in time; retry' : 'could not store the notification; retry' });
+    } finally {
+      clearTimeout(timer);
     }
   });
 

@@ -2,6 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { PostRequestSchema, ReactRequestSchema, runPost, runReact, runShortcut, ShortcutRequestSchema } from './events';
 import { ClickRequestSchema, CommandRequestSchema, type PersonActionDeps, type PersonActionResult, runClick, runCommand } from './person-actions';
+import { AnswerFaultSchema, type AnswerFaults } from './answer-faults';
 import type { CallFaults } from './call-faults';
 import { type RateLimiter, resolveRateLimits } from './rate-limits';
 import { useResponseUrl } from './respond';
@@ -11,7 +12,10 @@ export interface ControlDeps extends PersonActionDeps {
   stats: Stats;
   limiter: RateLimiter;
   faults: CallFaults;
-  /** Clears messages, ephemerals, stats and rate-limit buckets. */
+  answers: AnswerFaults;
+  /** Web API methods the sandbox implements: answer faults may name only these. */
+  methods: string[];
+  /** Clears messages, ephemerals, stats, rate-limit buckets and faults. */
   reset: () => void;
 }
 
@@ -91,6 +95,7 @@ export function createControlRouter(deps: ControlDeps): Router {
   router.get('/stats', (_req: Request, res: Response) => {
     res.json(deps.stats.snapshot());
   });
+  /** Zeroes the counts and empties the call log. */
   router.delete('/stats', (_req: Request, res: Response) => {
     deps.stats.reset();
     res.json({ ok: true });
@@ -108,17 +113,44 @@ export function createControlRouter(deps: ControlDeps): Router {
     res.json({ ok: true, limits: deps.limiter.table() });
   });
 
-  /** Body: `{faults: [{method, count, hangMs}]}`: the next `count` calls of `method` are performed, then never answered. */
+  /**
+   * Body: `{faults?: [{method, count, hangMs}], answers?: [{status, methods?, count | durationMs, retryAfterSeconds?}]}`.
+   * `faults`: the next `count` calls of `method` are performed, then never answered.
+   * `answers`: calls answered 429 (`Retry-After`) / 500 / 503 and not performed (answer-faults.ts).
+   * PUT replaces both lists (one left out is emptied), so a test never inherits a stale fault;
+   * a body with neither, or anything invalid, is 400 with the reason and changes nothing.
+   */
   router.put('/faults', (req: Request, res: Response) => {
-    const Fault = z.object({ method: z.string().regex(/^[a-z]+\.[A-Za-z.]+$/), count: z.number().int().positive().max(1000), hangMs: z.number().int().min(0).max(60_000) });
-    const parsed = z.array(Fault).max(20).safeParse(req.body?.faults);
+    const known = new Set(deps.methods);
+    const Hang = z.strictObject({ method: z.string().regex(/^[a-z]+\.[A-Za-z.]+$/), count: z.number().int().positive().max(1000), hangMs: z.number().int().min(0).max(60_000) });
+    const Answer = AnswerFaultSchema.superRefine((f, ctx) => {
+      for (const [i, m] of (f.methods ?? []).entries()) {
+        if (!known.has(m)) ctx.addIssue({ code: 'custom', path: ['methods', i], message: `the sandbox has no Web API method ${m}` });
+      }
+    });
+    const Body = z
+      .strictObject({ faults: z.array(Hang).max(20).optional(), answers: z.array(Answer).max(20).optional() })
+      .refine((b) => b.faults !== undefined || b.answers !== undefined, { message: 'give faults and/or answers (DELETE clears)' });
+    const parsed = Body.safeParse(req.body ?? {});
     if (!parsed.success) return badRequest(res, parsed.error);
-    deps.faults.set(parsed.data);
-    res.json({ ok: true, faults: deps.faults.list() });
+    deps.faults.set(parsed.data.faults ?? []);
+    deps.answers.set(parsed.data.answers ?? []);
+    res.json({ ok: true, faults: deps.faults.list(), answers: deps.answers.list() });
+  });
+  router.get('/faults', (_req: Request, res: Response) => {
+    res.json({ ok: true, faults: deps.faults.list().filter((f) => f.count > 0), answers: deps.answers.list() });
   });
   router.delete('/faults', (_req: Request, res: Response) => {
     deps.faults.clear();
+    deps.answers.clear();
     res.json({ ok: true });
+  });
+
+  /** The call log, oldest first (`?method=` filters): arrival and answer times, status, error, Retry-After. */
+  router.get('/calls', (req: Request, res: Response) => {
+    const q = z.object({ method: z.string().optional() }).safeParse(req.query);
+    if (!q.success) return badRequest(res, q.error);
+    res.json({ ok: true, calls: deps.stats.calls(q.data.method) });
   });
 
   router.post('/reset', (_req: Request, res: Response) => {

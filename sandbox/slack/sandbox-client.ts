@@ -1,7 +1,8 @@
 import type { EphemeralMessage } from './types';
 import type { ClickRequest, CommandRequest } from './person-actions';
 import type { PostRequest, ReactRequest, ShortcutRequest } from './events';
-import type { SandboxStats } from './stats';
+import type { AnswerFaultInput, AnswerFaultView } from './answer-faults';
+import type { CallRecord, SandboxStats } from './stats';
 
 /** What `command()` and `click()` answer: the bot's HTTP status and body as Slack got them. */
 export interface PersonActionResponse {
@@ -74,7 +75,23 @@ export function createSandboxClient(baseUrl: string, _options: SandboxClientOpti
     reset: () => control<{ ok: boolean }>('POST', '/reset'),
     /** Arms faults: the next `count` calls of `method` are performed and never answered (the connection closes after `hangMs`). */
     setFaults: (faults: Array<{ method: string; count: number; hangMs: number }>) => control<{ ok: boolean }>('PUT', '/faults', { faults }),
+    /**
+     * Arms answer faults (replacing any armed faults): matching calls are answered 429 with
+     * `Retry-After` / 500 / 503 and not performed. Throws with the sandbox's reason when it refuses them.
+     */
+    async setAnswerFaults(answers: AnswerFaultInput[]): Promise<AnswerFaultView[]> {
+      const res = await control<{ ok: boolean; answers?: AnswerFaultView[]; reason?: string }>('PUT', '/faults', { answers });
+      if (!res.ok) throw new Error(`sandbox refused the faults: ${res.reason}`);
+      return res.answers ?? [];
+    },
+    /** Armed faults: hangs with calls left, answer faults still active (remaining count or ms). */
+    faults: () => control<{ ok: boolean; faults: Array<{ method: string; count: number; hangMs: number }>; answers: AnswerFaultView[] }>('GET', '/faults'),
     clearFaults: () => control<{ ok: boolean }>('DELETE', '/faults'),
+    /** The call log, oldest first: arrival and answer times, status, error, Retry-After (`DELETE /stats` empties it). */
+    async calls(method?: string): Promise<CallRecord[]> {
+      const qs = method ? `?${new URLSearchParams({ method }).toString()}` : '';
+      return (await control<{ calls: CallRecord[] }>('GET', `/calls${qs}`)).calls;
+    },
     async ephemeral(query: { user?: string; channel?: string } = {}): Promise<EphemeralMessage[]> {
       const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined) as [string, string][]);
       return (await control<{ messages: EphemeralMessage[] }>('GET', `/ephemeral?${qs.toString()}`)).messages;

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { listen, type RunningServer } from '../../lib/http';
 import { silentLogger } from '../../lib/logger';
+import { createAnswerFaults } from './answer-faults';
 import { createCallFaults } from './call-faults';
 import { createControlRouter } from './control-routes';
 import { createFileRouter, fileMethods } from './files';
@@ -10,7 +11,7 @@ import { createRateLimiter, resolveRateLimits } from './rate-limits';
 import { createSlackState, type SlackState } from './state';
 import { createStats, type SandboxStats } from './stats';
 import type { SlackSandboxConfig } from './types';
-import { createWebApiRouter } from './web-api';
+import { API_METHODS, createWebApiRouter } from './web-api';
 
 export interface SlackSandbox {
   /** The Express app: mount it elsewhere or let `start()` listen with it. */
@@ -20,7 +21,7 @@ export interface SlackSandbox {
   stop(): Promise<void>;
   state: SlackState;
   stats(): SandboxStats;
-  /** Back to the seed: no messages, no ephemerals, zero stats, full rate-limit buckets. */
+  /** Back to the seed: no messages, no ephemerals, zero stats and call log, full rate-limit buckets, no faults. */
   reset(): void;
   /** The URL the sandbox answers at (after start, or `publicUrl`). */
   url(): string;
@@ -36,6 +37,7 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
   const stats = createStats();
   const limiter = createRateLimiter(resolveRateLimits(config.rateLimits), config.now);
   const faults = createCallFaults();
+  const answers = createAnswerFaults(config.now);
   let running: RunningServer | undefined;
   const baseUrl = () => (config.publicUrl ?? running?.url ?? 'http://127.0.0.1:3100').replace(/\/$/, '');
 
@@ -44,6 +46,7 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
     stats.reset();
     limiter.reset();
     faults.clear();
+    answers.clear();
   };
 
   const live = createLiveHub();
@@ -55,7 +58,8 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
     next();
   });
   app.get('/_sandbox/events-stream', (req, res) => live.stream(req, res));
-  app.use('/api', createWebApiRouter({ state, stats, limiter, faults, botToken: config.botToken, baseUrl, logger, extraMethods: fileMethods }));
+  const extraMethods = fileMethods;
+  app.use('/api', createWebApiRouter({ state, stats, limiter, faults, answers, botToken: config.botToken, baseUrl, logger, extraMethods }));
   // Before the control router: uploads are raw or multipart bodies, not JSON.
   app.use('/_sandbox', createFileRouter(state));
   app.use(createViewRouter(state));
@@ -66,6 +70,8 @@ export function createSlackSandbox(config: SlackSandboxConfig): SlackSandbox {
       stats,
       limiter,
       faults,
+      answers,
+      methods: [...Object.keys(API_METHODS), ...Object.keys(extraMethods)],
       reset,
       baseUrl,
       delivery: { requestUrl: config.requestUrl, signingSecret: config.signingSecret, timeoutMs: config.deliveryTimeoutMs ?? 3000, logger },

@@ -7,6 +7,7 @@ import { conversationMethods } from './methods/conversations';
 import { reactionMethods } from './methods/reactions';
 import { userMethods } from './methods/users';
 import { usergroupMethods } from './methods/usergroups';
+import type { AnswerFaults } from './answer-faults';
 import type { CallFaults } from './call-faults';
 import type { RateLimiter } from './rate-limits';
 import type { SlackState } from './state';
@@ -30,6 +31,8 @@ export interface WebApiDeps {
   logger: Logger;
   /** Armed faults: a call performed whose answer never comes. */
   faults?: CallFaults;
+  /** Armed answer faults: a call refused with 429/500/503 and not performed. */
+  answers?: AnswerFaults;
   /** Methods added by other modules (files.*), same contract as the built-in ones. */
   extraMethods?: Record<string, ApiMethod>;
 }
@@ -52,7 +55,8 @@ function channelKey(state: SlackState, args: ApiArgs): string | undefined {
 /**
  * The Web API under `/api/<method>`: form or JSON bodies (query strings too, as
  * Slack accepts GET), HTTP 200 with `{ok: false, error}` for every failure
- * except rate limits, which are 429 with `Retry-After`.
+ * except rate limits, which are 429 with `Retry-After`, and armed answer
+ * faults (429/500/503, the call not performed). Every call is counted and logged.
  */
 export function createWebApiRouter(deps: WebApiDeps): Router {
   const methods = { ...API_METHODS, ...deps.extraMethods };
@@ -79,11 +83,36 @@ export function createWebApiRouter(deps: WebApiDeps): Router {
     }
     const channelId = channelKey(deps.state, args);
     deps.stats.call(method, channelId);
+    const record = deps.stats.record(method, channelId, Date.now());
+    res.on('finish', () => {
+      record.answeredAt = Date.now();
+    });
+    const answer = (status: number, body: Record<string, unknown>) => {
+      record.status = status;
+      if (body.ok === false && typeof body.error === 'string') record.error = body.error;
+      res.status(status).json(body);
+    };
+    // Before the rate limiter: Slack refusing a call does not spend the workspace's budget.
+    const faulted = deps.answers?.take(method);
+    if (faulted) {
+      deps.stats.faulted(method, channelId);
+      if (faulted.status === 429) {
+        deps.stats.ratelimited(method, channelId);
+        record.retryAfter = Number(faulted.headers['Retry-After']);
+      }
+      record.faulted = true;
+      deps.logger.info({ method, channel: channelId, status: faulted.status }, 'sandbox fault: call answered with an error, not performed');
+      res.set(faulted.headers);
+      answer(faulted.status, faulted.body);
+      return;
+    }
     const verdict = deps.limiter.check(method, channelId);
     if (!verdict.allowed) {
       deps.stats.ratelimited(method, channelId);
       deps.logger.info({ method, channel: channelId, retryAfter: verdict.retryAfterSeconds }, 'slack api call rate limited');
-      res.status(429).set('Retry-After', String(verdict.retryAfterSeconds)).json({ ok: false, error: 'ratelimited' });
+      record.retryAfter = verdict.retryAfterSeconds;
+      res.set('Retry-After', String(verdict.retryAfterSeconds));
+      answer(429, { ok: false, error: 'ratelimited' });
       return;
     }
     try {
@@ -97,15 +126,15 @@ export function createWebApiRouter(deps: WebApiDeps): Router {
         res.on('close', () => clearTimeout(timer));
         return;
       }
-      res.json({ ok: true, ...result });
+      answer(200, { ok: true, ...result });
     } catch (err) {
       if (err instanceof SlackApiFailure) {
         deps.logger.debug({ method, channel: channelId, error: err.error }, 'slack api call refused');
-        res.json({ ok: false, error: err.error, ...err.extra });
+        answer(200, { ok: false, error: err.error, ...err.extra });
         return;
       }
       deps.logger.error({ err, method }, 'sandbox slack method failed');
-      res.json({ ok: false, error: 'internal_error' });
+      answer(200, { ok: false, error: 'internal_error' });
     }
   });
   return router;

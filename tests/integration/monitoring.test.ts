@@ -280,6 +280,8 @@ describe('the seed’s PromQL', () => {
         'process_cpu_usage_percent',
         'process_cpu_seconds_total',
         'slack_outbox_refused_total',
+        'slack_api_calls_total',
+        'slack_outbox_depth',
       ]),
     );
     const missing = [...referenced].filter((n) => !exported.has(n)).sort();

@@ -77,7 +77,7 @@ describe('sandbox slack rate limits and stats', () => {
     expect(stats.ratelimited['chat.postMessage']).toEqual({ total: 1, byChannel: { C0OPSCRIT: 1 } });
     expect(stats.calls['auth.test']).toEqual({ total: 1, byChannel: {} });
     expect(await client.resetStats()).toEqual({ ok: true });
-    expect(await client.stats()).toEqual({ calls: {}, ratelimited: {} });
+    expect(await client.stats()).toEqual({ calls: {}, ratelimited: {}, faulted: {} });
   });
 
   it('lets the control API swap the table at run time, or turn limits off', async () => {

@@ -10,6 +10,8 @@ describe('npm run drill arguments', () => {
     expect(a.scenario?.name).toBe('error-burst');
     expect(a).toMatchObject({ timeoutMs: 90_000, json: true, direct: true, list: false });
     expect(parseArgs(['backend-down', '--timeout', '2m']).timeoutMs).toBe(120_000);
+    expect(parseArgs(['backend-down']).waitForAck).toBe(false);
+    expect(parseArgs(['backend-down', '--wait-for-ack']).waitForAck).toBe(true);
   });
 
   it.each([
