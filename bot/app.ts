@@ -89,7 +89,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const web: Express = express();
   web.disable('x-powered-by');
   // Before Bolt's receiver: it reads the body this guard has read.
-  if (!socketMode) web.use('/slack/events', createSlackRequestGuard({ signingSecret: env.SLACK_SIGNING_SECRET, logger }));
+  if (!socketMode) web.use('/slack/events', createSlackRequestGuard({ signingSecret: env.SLACK_SIGNING_SECRET, logger, replays: { redis, prefix: env.REDIS_PREFIX } }));
   const receiver = socketMode
     ? undefined
     : new ExpressReceiver({ signingSecret: env.SLACK_SIGNING_SECRET, endpoints: '/slack/events', app: web });
@@ -230,6 +230,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const incidents = createIncidentService({ store, notifier, config, metrics, logger, silences, escalation, snoozeChoices: deps.snoozeChoices });
   registerIncidentButtons(app, {
     service: incidents,
+    store,
     config,
     logger,
     access,

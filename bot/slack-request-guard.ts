@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../lib/logger';
+import type { Redis } from '../lib/redis';
 import { slackSignature } from '../lib/slack-signature';
 
 /** Slack's replay window, both ways: a request more than this far from now is refused. */
@@ -19,13 +20,24 @@ function signatureOk(secret: string, req: Request, body: string): boolean {
   return given.length === expected.length && crypto.timingSafeEqual(Buffer.from(given), Buffer.from(expected));
 }
 
+/** Where the signatures of requests already let through are kept, for as long as their timestamp stays in the window. */
+export const replayKey = (prefix: string, signature: string) => `${prefix}:slack:seen:${signature}`;
+
 /**
  * In front of Bolt's receiver on `/slack/events`: refuses a request timestamp
- * more than 5 minutes ahead (Bolt only refuses old ones), and a signed payload
- * that names no user (a 400 here, not a 500 from a listener). The body is read
- * once and handed to Bolt as `rawBody`, which Bolt verifies as usual.
+ * more than 5 minutes ahead (Bolt only refuses old ones), a signed payload
+ * that names no user (a 400 here, not a 500 from a listener), and, given
+ * Redis, a replay: the very same signed request a second time without
+ * Slack's `X-Slack-Retry-Num` (a 401; Slack's own retries pass). The body is
+ * read once and handed to Bolt as `rawBody`, which Bolt verifies as usual.
  */
-export function createSlackRequestGuard(options: { signingSecret: string; logger: Logger; now?: () => number }): Router {
+export function createSlackRequestGuard(options: {
+  signingSecret: string;
+  logger: Logger;
+  now?: () => number;
+  /** Remembers signatures let through (one key each, expiring with the replay window). */
+  replays?: { redis: Redis; prefix: string };
+}): Router {
   const router = express.Router();
   const now = options.now ?? Date.now;
   const refuse = (res: Response, status: number, error: string, message: string) => res.status(status).json({ ok: false, error, message });
@@ -67,7 +79,21 @@ export function createSlackRequestGuard(options: { signingSecret: string; logger
       options.logger.warn({ problem }, 'signed slack request refused');
       return refuse(res, 400, 'invalid_payload', problem);
     }
-    next();
+    // Inside the window (an older one is Bolt's 401) and not a retry Slack announces: seen once, refused after.
+    if (!options.replays || req.get('x-slack-retry-num') !== undefined || !(Math.abs(ts - Math.floor(now() / 1000)) <= MAX_SKEW_S)) return next();
+    const { redis, prefix } = options.replays;
+    redis.set(replayKey(prefix, req.get('x-slack-signature')!), '1', 'EX', 2 * MAX_SKEW_S + 60, 'NX').then(
+      (fresh) => {
+        if (fresh) return next();
+        options.logger.warn({ ts }, 'signed slack request replayed: refused');
+        refuse(res, 401, 'replayed', 'this signed request was already received');
+      },
+      (err: unknown) => {
+        // Without Redis the bot cannot act anyway; let Bolt answer rather than refuse every person.
+        options.logger.warn({ err }, 'could not check a slack request for replay');
+        next();
+      },
+    );
   });
   return router;
 }

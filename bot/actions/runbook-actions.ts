@@ -6,6 +6,7 @@ import type { Logger } from '../../lib/logger';
 import type { OpsConfig } from '../../lib/ops-config';
 import { allowedActions, type SlackIdentity } from '../../lib/ops-config-rbac';
 import type { Runbook } from '../../lib/runbook';
+import { escapeMrkdwn } from '../../lib/slack-text';
 import { ephemeral, type CommandReply, type OpsVerb } from '../commands/types';
 import { ActionId } from '../incidents/incident-message';
 import type { Incident, IncidentStore } from '../incidents/incident-store';
@@ -133,7 +134,7 @@ export function createRunbookActions(options: RunbookActionsOptions) {
           message: `bad arguments: ${err.reason}`.slice(0, 4000),
           detail: { text: ctx.text.slice(0, 500), channel: ctx.channelId },
         });
-        return ephemeral(`❌ ${ErrorCode.ValidationFailed}: ${err.reason}. Nothing ran.\nUsage: \`${err.usage}\``);
+        return ephemeral(`❌ ${ErrorCode.ValidationFailed}: ${escapeMrkdwn(err.reason)}. Nothing ran.\nUsage: \`${err.usage}\``);
       }
       const answer = await service.request({
         ...parsed,

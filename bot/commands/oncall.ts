@@ -104,7 +104,7 @@ export async function handleOncallOverride(ctx: OncallCommandContext, args: read
     override = createOverride({ user, duration, reason, by: ctx.userName ?? ctx.userId }, ctx.config, at);
   } catch (err) {
     const e = asCodedError(err);
-    return { text: `❌ ${e.code}: ${e.message}\n${USAGE}`, response_type: 'ephemeral' };
+    return { text: `❌ ${e.code}: ${escapeMrkdwn(e.message)}\n${USAGE}`, response_type: 'ephemeral' };
   }
   await createOverrideStore({ redis: ctx.redis, prefix: ctx.prefix }).add(override, at);
   const zone = ctx.config.oncall.rotation.timezone;

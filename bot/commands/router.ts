@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import { allowedCommands, type SlackIdentity } from '../../lib/ops-config-rbac';
 import type { OpsConfig } from '../../lib/ops-config';
+import { code } from '../../lib/slack-text';
 import type { AccessControl } from '../access/access-control';
 import { ephemeral, type CommandContext, type CommandReply, type OpsVerb } from './types';
 
@@ -43,7 +44,7 @@ export function createOpsCommandRouter(options: OpsCommandRouterOptions) {
     if (!words.length || words[0]!.toLowerCase() === 'help') return help(who);
     const lowered = words.map((w) => w.toLowerCase());
     const verb = byLength.find((v) => v.name.split(' ').every((part, i) => lowered[i] === part));
-    if (!verb) return ephemeral(`Unknown command \`${words[0]}\`.\n${help(who).text}`);
+    if (!verb) return ephemeral(`Unknown command ${code(words[0]!)}.\n${help(who).text}`);
     const verdict = options.access.command(who, verb.name);
     if (!verdict.ok) {
       logger.warn({ user: body.user_id, verb: verb.name }, 'ops command refused by RBAC');

@@ -4,7 +4,7 @@ import type { Logger } from '../../lib/logger';
 import type { AccessControl } from '../access/access-control';
 import type { OpsConfig } from '../../lib/ops-config';
 import { ActionId } from './incident-message';
-import type { Incident, Priority } from './incident-store';
+import type { Incident, IncidentStore, Priority } from './incident-store';
 import type { Actor, IncidentService } from './incident-service';
 
 export interface IncidentButtonsOptions {
@@ -12,7 +12,9 @@ export interface IncidentButtonsOptions {
   config: OpsConfig;
   logger: Logger;
   access: AccessControl;
-  /** Called with every RBAC refusal (for the audit). */
+  /** Where a click's incident is looked up, to check the control is on that incident's own root message. */
+  store: Pick<IncidentStore, 'get'>;
+  /** Called with every RBAC refusal (for the audit), and with a control that names another message's incident. */
   onRefused?: (refusal: { userId: string; incidentId: string; command: string; message: string }) => Promise<void>;
 }
 
@@ -39,6 +41,15 @@ export function registerIncidentButtons(app: App, options: IncidentButtonsOption
       const [id = '', arg = ''] = (raw ?? '').split('|');
       if (!/^INC-\d+$/.test(id)) return void (await say('That control carries no incident id.'));
       const actor = { id: body.user.id, name: body.user.username ?? body.user.name ?? body.user.id };
+      // The controls live on the incident's root message only: a value naming another incident is refused, never acted on.
+      const incident = await options.store.get(id);
+      const messageTs = body.container?.message_ts ?? body.message?.ts;
+      const channelId = body.channel?.id ?? body.container?.channel_id;
+      if (incident && (incident.rootTs !== messageTs || (incident.channel !== undefined && incident.channel !== channelId))) {
+        const message = `That control does not belong to ${id}'s message. Nothing changed.`;
+        await options.onRefused?.({ userId: actor.id, incidentId: id, command: route.command, message }).catch((err) => logger.error({ err }, 'could not audit a refusal'));
+        return void (await say(`⛔ ${message}`));
+      }
       const verdict = access.command(await access.identify(actor.id), route.command);
       if (!verdict.ok) {
         await options.onRefused?.({ userId: actor.id, incidentId: id, command: route.command, message: verdict.message }).catch((err) => logger.error({ err }, 'could not audit a refusal'));
