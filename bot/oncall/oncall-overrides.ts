@@ -91,8 +91,11 @@ export function createOverrideStore({ redis, prefix }: { redis: Redis; prefix: s
   async function live(now: Date): Promise<OnCallOverride[]> {
     const t = now.getTime();
     // Trim what is over; an override that ends exactly now is over (its `to` is exclusive).
-    await redis.zremrangebyscore(key, '-inf', t);
-    const members = await redis.zrangebyscore(key, `(${t}`, '+inf');
+    // One round trip: this runs for every escalation step that names the on-call.
+    const replies = await redis.multi().zremrangebyscore(key, '-inf', t).zrangebyscore(key, `(${t}`, '+inf').exec();
+    const failed = replies?.find(([err]) => err)?.[0];
+    if (!replies || failed) throw failed ?? new Error('oncall overrides: the transaction was aborted');
+    const members = replies[1]![1] as string[];
     return members
       .flatMap((m) => {
         const parsed = StoredOverrideSchema.safeParse(safeJson(m));
