@@ -36,7 +36,10 @@ export interface EscalationEngineOptions {
   registry: Registry;
   /** @defaultValue () => new Date() */
   now?: () => Date;
-  /** Jobs run at once per process. @defaultValue 8 */
+  /**
+   * Jobs run at once per process. A step is a dozen Redis round trips and little CPU, so steps that come due
+   * together (a storm's incidents opened in the same minute) need many in flight to fire on time. @defaultValue 32
+   */
   concurrency?: number;
   /**
    * Asked when a snooze runs out, before the incident is triggered again: Alertmanager sends no resolved
@@ -48,6 +51,9 @@ export interface EscalationEngineOptions {
 
 /** BullMQ promotes delayed jobs a few ms early at most; more than this is a job that must wait. */
 const EARLY_TOLERANCE_MS = 50;
+
+/** See EscalationEngineOptions.concurrency (8 left a backlog of due steps: docs/performance.md). */
+const DEFAULT_CONCURRENCY = 32;
 
 /** Worker lock and stall check (why: see start()). */
 const LOCK_DURATION_MS = 5_000;
@@ -311,7 +317,7 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     worker = new Worker<EscalationJob>(QueueName.Escalations, process, {
       connection,
       prefix,
-      concurrency: options.concurrency ?? 8,
+      concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
       // A job left active by a Redis restart or a dead process is only picked up again once its lock has expired
       // and the stall check ran: with BullMQ's defaults (30 s lock, 30 s check) that broke "within 2 s of the due
       // time". BullMQ renews the lock every lockDuration/2 while a job runs. Firing is idempotent (claim marker,
