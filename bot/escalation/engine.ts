@@ -144,9 +144,15 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     const openedAt = new Date(incident.createdAt);
     const plan = { anchor: openedAt, policy: policyFor(incident), priority: incident.priority };
     if (incident.state !== 'triggered' && incident.state !== 'snoozed') return;
-    // Already opened (a retry, a second replica): make sure its jobs exist, plan nothing new.
-    if (!(await startChain(id, ['none'], plan))) await reconcileOne(id);
-    await startSla(id, ['none'], responseDeadline(incident.priority, openedAt, config, timeScale));
+    // The chain and the SLA clock are separate clocks of the state (own status and generation, own jobs):
+    // started together, so opening costs the round trips of one of them, not both.
+    await Promise.all([
+      // Already opened (a retry, a second replica): make sure its jobs exist, plan nothing new.
+      startChain(id, ['none'], plan).then(async (started) => {
+        if (!started) await reconcileOne(id);
+      }),
+      startSla(id, ['none'], responseDeadline(incident.priority, openedAt, config, timeScale)),
+    ]);
     if (incident.state === 'snoozed' && incident.snoozedUntil && (await state.read(id)).status === 'running') {
       await snoozed(id, new Date(incident.snoozedUntil));
     }
