@@ -38,7 +38,7 @@ export interface EscalationEngineOptions {
   now?: () => Date;
   /**
    * Jobs run at once per process. A step is a dozen Redis round trips and little CPU, so steps that come due
-   * together (a storm's incidents opened in the same minute) need many in flight to fire on time. @defaultValue 32
+   * together (a storm's incidents opened in the same minute) need many in flight to fire on time. @defaultValue 16
    */
   concurrency?: number;
   /**
@@ -52,8 +52,11 @@ export interface EscalationEngineOptions {
 /** BullMQ promotes delayed jobs a few ms early at most; more than this is a job that must wait. */
 const EARLY_TOLERANCE_MS = 50;
 
-/** See EscalationEngineOptions.concurrency (8 left a backlog of due steps: docs/performance.md). */
-const DEFAULT_CONCURRENCY = 32;
+/**
+ * See EscalationEngineOptions.concurrency. Measured on 2 shared cores (docs/performance.md): 8 left a backlog of
+ * due steps; 32 fired them on time but starved the webhook of a storm (new incidents/s fell by half); 16 is between.
+ */
+const DEFAULT_CONCURRENCY = 16;
 
 /** Worker lock and stall check (why: see start()). */
 const LOCK_DURATION_MS = 5_000;
