@@ -179,7 +179,7 @@ export const pumpJobId = (channel: string, generation: string | number) => `pump
  * got no reply before a Redis restart (and a caller's retry may pass the same
  * id), and Redis may have run and persisted the first one.
  */
-const ENQUEUE_MESSAGE_LUA = `
+export const ENQUEUE_MESSAGE_LUA = `
 local base, laneId, channel, rank, op, kind = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local fresh = redis.call('SET', base .. 'seen:' .. ARGV[7], '1', 'NX', 'EX', tonumber(ARGV[8]))
 local t = redis.call('TIME')
