@@ -6,8 +6,8 @@
  *      and the sandbox Slack in this process; an incident is opened through the webhook and
  *      its root's `runbook_health_check` button is clicked (POST /_sandbox/click: the sandbox
  *      signs and sends the block_actions payload to the bot, which checks RBAC and audits and
- *      enqueues); 10 incidents and 2 people in turn, a click every 500 ms (the service makes
- *      identical requests within 10 s one). A bench-side BullMQ Worker on the real `runbook-actions` queue (same prefix,
+ *      enqueues); 15 incidents and 2 people in turn, a click every 500 ms (the service makes
+ *      identical requests within 10 s one; a pair comes round again after 15 s). A bench-side BullMQ Worker on the real `runbook-actions` queue (same prefix,
  *      concurrency 4 as WORKER_CONCURRENCY) takes the job and notes when its handler starts:
  *      the figure is click sent → handler start. The handler does nothing (not the
  *      workers' health check, which calls the MCP server); one click at a time.
@@ -34,6 +34,8 @@ import { round, sleep, summary, until } from './lib/stats';
 import { deleteKeysByPrefix } from './redis-cleanup';
 
 const BOT_TOKEN = 'xoxb-bench-actions';
+/** Incidents clicked in turn (see the dedupe note in the bench). */
+const INCIDENTS = 15;
 const SIGNING_SECRET = 'bench-signing-secret-0123456789';
 const WEBHOOK_TOKEN = 'bench-webhook-token-0123456789';
 
@@ -70,9 +72,11 @@ runBench('actions', async (args) => {
   const queue = new Queue(QueueName.RunbookActions, { connection: redis, prefix });
   try {
     // Identical requests (same person, action, incident) within 10 s are one (the action service's
-    // dedupe window): 10 incidents x 2 people, clicked in turn every 500 ms, repeat a pair after 10 s.
+    // dedupe window): 15 incidents x 2 people, clicked in turn every 500 ms, repeat a pair after 15 s.
+    // (With 10 incidents a pair came round after exactly 10 s, at the window's edge: a click or two was
+    // merged into the one before it, and started no job.)
     const roots: Array<{ channel: string; ts: string }> = [];
-    for (let g = 0; g < 10; g += 1) {
+    for (let g = 0; g < INCIDENTS; g += 1) {
       const channel = g % 2 === 0 ? 'ops-critical' : 'ops-alerts';
       const res = await fetch(`${botUrl}/alertmanager/webhook`, {
         method: 'POST',

@@ -193,10 +193,17 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     runbookPriority: (alertname) => runbooks.get(alertname)?.priority,
     grafanaUrl: env.GRAFANA_URL,
     onOpened: async (id) => {
-      await escalation?.opened(id);
-      // Diagnostics first (their results are the first replies); they must never fail the webhook.
-      await diagnostics.opened(id).catch((err) => logger.error({ err, incidentId: id }, 'could not enqueue the diagnostics'));
-      await remediation.opened(id);
+      // Escalation and the runbook side are independent: planned at once (the webhook waits for the slower one).
+      // Diagnostics before remediation (their results are the first replies); they must never fail the webhook.
+      const [planned, runbook] = await Promise.allSettled([
+        escalation?.opened(id),
+        diagnostics
+          .opened(id)
+          .catch((err) => logger.error({ err, incidentId: id }, 'could not enqueue the diagnostics'))
+          .then(() => remediation.opened(id)),
+      ]);
+      if (planned.status === 'rejected') throw planned.reason;
+      if (runbook.status === 'rejected') throw runbook.reason;
     },
     onResolved: escalation && ((id) => escalation.resolved(id)),
     watchdogAlertname: config.heartbeats.watchdog.alertname,

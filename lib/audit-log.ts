@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { CodedError, ErrorCode, ValidationError } from './errors';
+import { redisScript } from './redis-script';
 
 /**
  * The ops audit: every request, confirmation, approval, refusal and result of
@@ -127,6 +128,7 @@ local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[2])
 return id
 `;
+const APPEND_LUA_SCRIPT = redisScript(APPEND_LUA);
 
 export interface AuditVerifyResult {
   ok: boolean;
@@ -186,7 +188,7 @@ export function createAuditLog(options: { redis: Redis; prefix: string; now?: ()
       const body = { ...data, seq: head.seq + 1, at: now().toISOString(), prev: head.hash };
       const hash = entryHash(body);
       const stored = { ...body, hash };
-      const id = (await redis.eval(APPEND_LUA, 2, keys.stream, keys.head, rawHead ?? '', `${stored.seq} ${hash}`, JSON.stringify(stored))) as string | null;
+      const id = (await APPEND_LUA_SCRIPT.run(redis, 2, keys.stream, keys.head, rawHead ?? '', `${stored.seq} ${hash}`, JSON.stringify(stored))) as string | null;
       if (id) return { ...stored, id };
       if (Date.now() > deadline) throw new CodedError(ErrorCode.Conflict, `audit log: could not append within ${APPEND_DEADLINE_MS} ms (too many concurrent writers)`);
       await new Promise((r) => setTimeout(r, 1 + Math.random() * 20));

@@ -6,6 +6,7 @@ import { QueueName } from './contracts';
 import { ValidationError } from './errors';
 import type { Logger } from './logger';
 import { clipMessage } from './slack-text';
+import { redisScript } from './redis-script';
 
 /**
  * The producer side of the Slack outbox: every Slack write of the product (bot
@@ -87,6 +88,7 @@ if cur and tonumber(cjson.decode(cur).version) >= tonumber(ARGV[2]) then return 
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
 return 1
 `;
+const STORE_EDIT_LUA_SCRIPT = redisScript(STORE_EDIT_LUA);
 
 /** How long an enqueued message id is remembered, to skip a repeat of it: far longer than any re-send or job retry. */
 export const SEEN_MESSAGE_TTL_S = 86_400;
@@ -177,7 +179,7 @@ export const pumpJobId = (channel: string, generation: string | number) => `pump
  * got no reply before a Redis restart (and a caller's retry may pass the same
  * id), and Redis may have run and persisted the first one.
  */
-const ENQUEUE_MESSAGE_LUA = `
+export const ENQUEUE_MESSAGE_LUA = `
 local base, laneId, channel, rank, op, kind = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local fresh = redis.call('SET', base .. 'seen:' .. ARGV[7], '1', 'NX', 'EX', tonumber(ARGV[8]))
 local t = redis.call('TIME')
@@ -199,6 +201,7 @@ if fresh then
 end
 return {ch, redis.call('GET', base .. 'ch:' .. ch .. ':gen') or '0', rank}
 `;
+const ENQUEUE_MESSAGE_LUA_SCRIPT = redisScript(ENQUEUE_MESSAGE_LUA);
 
 export interface SlackOutboxProducerOptions {
   /** A connection with `maxRetriesPerRequest: null` (lib/redis.ts). */
@@ -236,8 +239,8 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
     const lane = laneInput ?? `ch-${channelInput}`;
     const kind = /^INC-\d+$/.test(lane) ? 'incident' : 'plain';
     if (kind === 'incident') message.incidentId = lane;
-    const [channel, generation, rank] = (await connection.eval(
-      ENQUEUE_MESSAGE_LUA,
+    const [channel, generation, rank] = (await ENQUEUE_MESSAGE_LUA_SCRIPT.run(
+      connection,
       0,
       keys.base,
       lane,
@@ -280,7 +283,7 @@ export function createSlackOutboxProducer(options: SlackOutboxProducerOptions) {
     if (!parsed.success) throw invalid('edit', parsed.error);
     const data = parsed.data;
     const content = JSON.stringify({ text: data.text, ...(data.blocks ? { blocks: data.blocks } : {}), version: data.version });
-    const stored = await connection.eval(STORE_EDIT_LUA, 1, keys.edit(data.of), content, String(data.version), String(EDITABLE_TTL_S));
+    const stored = await STORE_EDIT_LUA_SCRIPT.run(connection, 1, keys.edit(data.of), content, String(data.version), String(EDITABLE_TTL_S));
     if (Number(stored) !== 1) return undefined;
     const message: OutboxMessage = { id: `${data.of}.v${data.version}`, text: data.text, edit: { of: data.of }, enqueuedAt: Date.now() };
     return enqueue(message, data.lane, data.channel, undefined);

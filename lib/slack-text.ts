@@ -64,12 +64,31 @@ export function wellFormed(text: string): string {
   return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
-/** `wellFormed` over every string (keys too) of a JSON-like value. */
-export function wellFormedDeep<T>(value: T): T {
-  if (typeof value === 'string') return wellFormed(value) as T;
-  if (Array.isArray(value)) return value.map((v) => wellFormedDeep(v)) as T;
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** True when no string (key or value) of a JSON-like value holds a UTF-16 surrogate, paired or not. */
+function surrogateFree(value: unknown): boolean {
+  if (typeof value === 'string') return !SURROGATE.test(value);
+  if (Array.isArray(value)) return value.every(surrogateFree);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [wellFormed(k), wellFormedDeep(v)])) as T;
+    for (const [k, v] of Object.entries(value)) if (SURROGATE.test(k) || !surrogateFree(v)) return false;
+  }
+  return true;
+}
+
+/**
+ * `wellFormed` over every string (keys too) of a JSON-like value. A value without surrogates (nearly every
+ * one) is returned as it is, uncopied; otherwise a copy.
+ */
+export function wellFormedDeep<T>(value: T): T {
+  return surrogateFree(value) ? value : rebuildWellFormed(value);
+}
+
+function rebuildWellFormed<T>(value: T): T {
+  if (typeof value === 'string') return wellFormed(value) as T;
+  if (Array.isArray(value)) return value.map((v) => rebuildWellFormed(v)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [wellFormed(k), rebuildWellFormed(v)])) as T;
   }
   return value;
 }

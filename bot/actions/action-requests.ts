@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ActionNameSchema } from '../../lib/action-catalog';
 import { canonicalJson } from '../../lib/audit-log';
+import { redisScript } from '../../lib/redis-script';
 
 /**
  * Runbook action requests in Redis: what was asked, by whom, where, and how
@@ -52,12 +53,14 @@ for k, v in pairs(patch) do r[k] = v end
 redis.call('SET', KEYS[1], cjson.encode(r), 'KEEPTTL')
 return {1, r.state}
 `;
+const TRANSITION_LUA_SCRIPT = redisScript(TRANSITION_LUA);
 
 /** Compare-and-delete: the worker releases a lock the same way (only the holder's token deletes it). */
 const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+const RELEASE_LUA_SCRIPT = redisScript(RELEASE_LUA);
 
 export function actionKeys(prefix: string) {
   return {
@@ -90,7 +93,7 @@ export function createActionRequestStore(options: { redis: Redis; prefix: string
 
   /** Moves a request from one of `from` to the fields in `patch` (state included); false when it was elsewhere. */
   async function transition(requestId: string, from: readonly RequestState[], patch: Partial<ActionRequest>): Promise<{ ok: boolean; state: string }> {
-    const [ok, state] = (await redis.eval(TRANSITION_LUA, 1, keys.request(requestId), from.join(','), JSON.stringify(patch))) as [number, string];
+    const [ok, state] = (await TRANSITION_LUA_SCRIPT.run(redis, 1, keys.request(requestId), from.join(','), JSON.stringify(patch))) as [number, string];
     return { ok: ok === 1, state };
   }
 
@@ -109,7 +112,7 @@ export function createActionRequestStore(options: { redis: Redis; prefix: string
   }
 
   async function unlock(target: string, requestId: string): Promise<boolean> {
-    return (await redis.eval(RELEASE_LUA, 1, keys.lock(target), requestId)) === 1;
+    return (await RELEASE_LUA_SCRIPT.run(redis, 1, keys.lock(target), requestId)) === 1;
   }
 
   /**

@@ -106,8 +106,8 @@ export function createAlertIntake(options: AlertIntakeOptions) {
     if (result.created) metrics.incidentsOpened.inc({ priority: decision.priority });
     // The steps after the ingest are idempotent and re-run by every delivery until recorded done: when one
     // fails, the webhook answers 503, and Alertmanager's retry (which finds the incident already open) completes them.
-    await store.recordGroupLabels(result.incidentId, payload.groupLabels);
-    let incident = await store.get(result.incidentId);
+    // The ingest recorded the group labels and read the incident back in the same step.
+    let incident = result.incident ?? (await store.get(result.incidentId));
     if (incident && incident.state !== 'resolved' && !incident.openHandled) {
       try {
         await options.onOpened?.(result.incidentId);
@@ -130,10 +130,11 @@ export function createAlertIntake(options: AlertIntakeOptions) {
       const reply = result.created ? undefined : describeTransitions(result) || undefined;
       void notifier.sync(result.incidentId, reply);
     }
-    logger.info(
-      { incidentId: result.incidentId, created: result.created, changed: result.changed, groupKey: payload.groupKey },
-      'alertmanager notification ingested',
-    );
+    // A repeat that changed nothing (Alertmanager resends every group_interval) is debug: at info, a storm of
+    // resends would be a log line each, for nothing a person needs.
+    const line = { incidentId: result.incidentId, created: result.created, changed: result.changed, groupKey: payload.groupKey };
+    if (result.created || result.changed) logger.info(line, 'alertmanager notification ingested');
+    else logger.debug(line, 'alertmanager notification ingested (a repeat: nothing changed)');
     return result;
   }
 

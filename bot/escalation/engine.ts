@@ -36,7 +36,10 @@ export interface EscalationEngineOptions {
   registry: Registry;
   /** @defaultValue () => new Date() */
   now?: () => Date;
-  /** Jobs run at once per process. @defaultValue 8 */
+  /**
+   * Jobs run at once per process. A step is a dozen Redis round trips and little CPU, so steps that come due
+   * together (a storm's incidents opened in the same minute) need many in flight to fire on time. @defaultValue 16
+   */
   concurrency?: number;
   /**
    * Asked when a snooze runs out, before the incident is triggered again: Alertmanager sends no resolved
@@ -48,6 +51,12 @@ export interface EscalationEngineOptions {
 
 /** BullMQ promotes delayed jobs a few ms early at most; more than this is a job that must wait. */
 const EARLY_TOLERANCE_MS = 50;
+
+/**
+ * See EscalationEngineOptions.concurrency. Measured on 2 shared cores (docs/performance.md): 8 left a backlog of
+ * due steps; 32 fired them on time but starved the webhook of a storm (new incidents/s fell by half); 16 is between.
+ */
+const DEFAULT_CONCURRENCY = 16;
 
 /** Worker lock and stall check (why: see start()). */
 const LOCK_DURATION_MS = 5_000;
@@ -138,9 +147,15 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     const openedAt = new Date(incident.createdAt);
     const plan = { anchor: openedAt, policy: policyFor(incident), priority: incident.priority };
     if (incident.state !== 'triggered' && incident.state !== 'snoozed') return;
-    // Already opened (a retry, a second replica): make sure its jobs exist, plan nothing new.
-    if (!(await startChain(id, ['none'], plan))) await reconcileOne(id);
-    await startSla(id, ['none'], responseDeadline(incident.priority, openedAt, config, timeScale));
+    // The chain and the SLA clock are separate clocks of the state (own status and generation, own jobs):
+    // started together, so opening costs the round trips of one of them, not both.
+    await Promise.all([
+      // Already opened (a retry, a second replica): make sure its jobs exist, plan nothing new.
+      startChain(id, ['none'], plan).then(async (started) => {
+        if (!started) await reconcileOne(id);
+      }),
+      startSla(id, ['none'], responseDeadline(incident.priority, openedAt, config, timeScale)),
+    ]);
     if (incident.state === 'snoozed' && incident.snoozedUntil && (await state.read(id)).status === 'running') {
       await snoozed(id, new Date(incident.snoozedUntil));
     }
@@ -311,7 +326,7 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     worker = new Worker<EscalationJob>(QueueName.Escalations, process, {
       connection,
       prefix,
-      concurrency: options.concurrency ?? 8,
+      concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
       // A job left active by a Redis restart or a dead process is only picked up again once its lock has expired
       // and the stall check ran: with BullMQ's defaults (30 s lock, 30 s check) that broke "within 2 s of the due
       // time". BullMQ renews the lock every lockDuration/2 while a job runs. Firing is idempotent (claim marker,

@@ -109,9 +109,9 @@ export function createFiring(deps: FiringDeps) {
   }
 
   async function fireStep(incidentId: string, gen: number, stepId: string, run?: JobRun): Promise<void> {
-    const current = await state.read(incidentId);
+    // Both reads at once (one round trip): a stale job wastes the incident read, a rare case.
+    const [current, incident] = await Promise.all([state.read(incidentId), store.get(incidentId)]);
     if (current.gen !== gen || current.status !== 'running' || !current.anchor || !current.policy) return;
-    const incident = await store.get(incidentId);
     if (!incident) return;
     const plan = { priority: (current.priority ?? incident.priority) as Incident['priority'], policy: current.policy, anchor: new Date(current.anchor) };
     const step = deps.scheduler.plan(plan).find((s) => s.id === stepId);

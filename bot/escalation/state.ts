@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisScript } from '../../lib/redis-script';
 
 /**
  * The escalation engine's own state per incident, in one Redis hash
@@ -56,6 +57,7 @@ for name, value in pairs(fields) do
 end
 return {1, gen, status}
 `;
+const TRANSITION_LUA_SCRIPT = redisScript(TRANSITION_LUA);
 
 /*
  * The fired marker: claimed (SET NX with a lease) only while the job's plan is
@@ -92,6 +94,7 @@ if job ~= '' and string.sub(held, 1, #job) == job then
 end
 return 'busy'
 `;
+const CLAIM_LUA_SCRIPT = redisScript(CLAIM_LUA);
 
 /*
  * Marks a claimed step done and appends its timeline entry in one step, so a
@@ -104,11 +107,13 @@ redis.call('SET', KEYS[1], 'done', 'EX', ARGV[1])
 if #ARGV > 1 then redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2)) end
 return 1
 `;
+const DONE_LUA_SCRIPT = redisScript(DONE_LUA);
 
 const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+const RELEASE_LUA_SCRIPT = redisScript(RELEASE_LUA);
 
 export type ClaimOutcome = 'ok' | 'reclaimed' | 'stale' | 'missing' | 'done' | 'busy' | `state:${string}`;
 
@@ -155,8 +160,8 @@ export function createEscalationState({ redis, prefix }: { redis: Redis; prefix:
   }
 
   async function transition(id: string, clock: Clock, req: TransitionRequest): Promise<TransitionOutcome> {
-    const [ok, gen, previous] = (await redis.eval(
-      TRANSITION_LUA,
+    const [ok, gen, previous] = (await TRANSITION_LUA_SCRIPT.run(
+      redis,
       1,
       keys.state(id),
       clock.status,
@@ -179,8 +184,8 @@ export function createEscalationState({ redis, prefix }: { redis: Redis; prefix:
     /** `<job id>|`: a claim of an earlier run of this job is taken over. '' for none. */
     jobPrefix = '',
   ): Promise<ClaimOutcome> {
-    return (await redis.eval(
-      CLAIM_LUA,
+    return (await CLAIM_LUA_SCRIPT.run(
+      redis,
       3,
       keys.state(id),
       expect.incidentKey,
@@ -203,14 +208,14 @@ export function createEscalationState({ redis, prefix }: { redis: Redis; prefix:
   async function markDone(id: string, gen: number, what: string, timeline?: { key: string; entry: Record<string, string> }): Promise<boolean> {
     const marker = keys.marker(id, gen, what);
     const first = timeline
-      ? await redis.eval(DONE_LUA, 2, marker, timeline.key, String(DONE_TTL_S), ...Object.entries(timeline.entry).flat())
-      : await redis.eval(DONE_LUA, 1, marker, String(DONE_TTL_S));
+      ? await DONE_LUA_SCRIPT.run(redis, 2, marker, timeline.key, String(DONE_TTL_S), ...Object.entries(timeline.entry).flat())
+      : await DONE_LUA_SCRIPT.run(redis, 1, marker, String(DONE_TTL_S));
     return first === 1;
   }
 
   /** Gives a claim back after a failed notification, so the retry can fire the step. */
   async function release(id: string, gen: number, what: string, token: string): Promise<void> {
-    await redis.eval(RELEASE_LUA, 1, keys.marker(id, gen, what), token);
+    await RELEASE_LUA_SCRIPT.run(redis, 1, keys.marker(id, gen, what), token);
   }
 
   /** Which of `whats` have fired (or are being fired) in generation `gen`. */

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AlertmanagerWebhook } from '../alerts/alertmanager-payload';
 import { wellFormedDeep } from '../../lib/slack-text';
+import { redisScript } from '../../lib/redis-script';
 
 export type IncidentState = 'triggered' | 'acknowledged' | 'snoozed' | 'resolved';
 export type Priority = 'P1' | 'P2' | 'P3' | 'P4';
@@ -59,6 +60,8 @@ export interface IngestResult {
   resolvedNow: boolean;
   /** Alerts whose status changed, for the thread reply. */
   transitions: Array<{ fingerprint: string; alertname: string; status: 'firing' | 'resolved' }>;
+  /** The incident after this notification (read in the same atomic step); unset when incidentId is empty. */
+  incident?: Incident;
 }
 
 /** What the intake decides when a notification opens an incident. */
@@ -87,6 +90,7 @@ const INGEST_LUA = `
 local openKey, seqKey, openSet, allZset, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix, now, nowMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local seenTtl, seenMax, seenKeepMs = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local groupLabels = ARGV[9]
 local okMeta, meta = pcall(cjson.decode, ARGV[4])
 local okAlerts, alerts = pcall(cjson.decode, ARGV[5])
 if not okMeta or not okAlerts or type(meta) ~= 'table' or type(alerts) ~= 'table' then
@@ -138,7 +142,7 @@ if not id and not anyFiring then
     redis.call('HSET', seenKey, f.a.fp, f.a.status .. '|' .. string.format('%d', f.a.sa) .. '|')
   end
   if #fresh > 0 then redis.call('EXPIRE', seenKey, seenTtl) end
-  return {'', 0, 0, 0, '[]'}
+  return {'', 0, 0, 0, '[]', {}}
 end
 -- Write phase.
 local created = 0
@@ -217,10 +221,14 @@ if changed == 1 then
   redis.call('HSET', k, 'updatedAt', now)
   redis.call('HINCRBY', k, 'version', 1)
 end
+-- The group labels of the notification that opened it (the first writer wins; later ones are the same group).
+if groupLabels ~= '' then redis.call('HSETNX', k, 'groupLabels', groupLabels) end
 local t = '[]'
 if #transitions > 0 then t = cjson.encode(transitions) end
-return {id, created, changed, resolvedNow, t}
+-- The incident as it is now, so the caller needs no second round trip to read it.
+return {id, created, changed, resolvedNow, t, redis.call('HGETALL', k)}
 `;
+const INGEST_LUA_SCRIPT = redisScript(INGEST_LUA);
 
 /** How long a group remembers its alerts after its last notification (stale-notification checks). */
 const SEEN_TTL_S = 7 * 86_400;
@@ -261,6 +269,7 @@ for name, value in pairs(event) do table.insert(args, name); table.insert(args, 
 redis.call('XADD', k .. ':timeline', '*', unpack(args))
 return {'ok', state}
 `;
+const TRANSITION_LUA_SCRIPT = redisScript(TRANSITION_LUA);
 
 export interface TransitionRequest {
   /** States the incident must be in for the change to apply. */
@@ -274,6 +283,49 @@ export interface TransitionRequest {
 }
 
 export type TransitionResult = { ok: true; previous: IncidentState } | { ok: false; reason: 'missing' | 'refused'; state?: IncidentState };
+
+/** A flat HGETALL reply from a script ([field, value, ...]) as an object. */
+function pairs(flat: string[]): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
+  return h;
+}
+
+/** An incident's hash as an Incident; undefined when there is none. */
+function fromHash(h: Record<string, string>): Incident | undefined {
+  if (!h.id) return undefined;
+  return {
+    id: h.id,
+    receiver: h.receiver ?? '',
+    groupKey: h.groupKey ?? '',
+    state: (h.state as IncidentState) ?? 'triggered',
+    priority: (h.priority as Priority) ?? 'P3',
+    priorityRule: h.priorityRule ?? '',
+    title: h.title ?? '',
+    summary: h.summary ?? '',
+    labels: h.labels ? (JSON.parse(h.labels) as Record<string, string>) : {},
+    groupLabels: h.groupLabels ? (JSON.parse(h.groupLabels) as Record<string, string>) : undefined,
+    generatorURL: h.generatorURL ?? '',
+    runbookUrl: h.runbookUrl ?? '',
+    externalURL: h.externalURL ?? '',
+    grafanaUrl: h.grafanaUrl || undefined,
+    firing: Number(h.firing ?? 0),
+    resolved: Number(h.resolved ?? 0),
+    version: Number(h.version ?? 0),
+    createdAt: h.createdAt ?? '',
+    updatedAt: h.updatedAt ?? '',
+    resolvedAt: h.resolvedAt || undefined,
+    owner: h.owner || undefined,
+    policy: h.policy ?? '',
+    route: h.route ?? '',
+    acknowledgedAt: h.acknowledgedAt || undefined,
+    snoozedUntil: h.snoozedUntil || undefined,
+    silenceId: h.silenceId || undefined,
+    openHandled: h.openHandled === '1' || undefined,
+    channel: h.channel || undefined,
+    rootTs: h.rootTs || undefined,
+  };
+}
 
 export interface IncidentStoreOptions {
   redis: Redis;
@@ -322,8 +374,8 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
       groupKey: payload.groupKey,
     });
     const episode = keys.openEpisode(payload.receiver, payload.groupKey);
-    const reply = (await redis.eval(
-      INGEST_LUA,
+    const reply = (await INGEST_LUA_SCRIPT.run(
+      redis,
       5,
       episode,
       keys.seq,
@@ -338,51 +390,22 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
       String(SEEN_TTL_S),
       String(SEEN_MAX),
       String(SEEN_KEEP_MS),
-    )) as [string, number, number, number, string];
-    const [incidentId, created, changed, resolvedNow, transitions] = reply;
+      JSON.stringify(payload.groupLabels ?? {}),
+    )) as [string, number, number, number, string, string[]];
+    const [incidentId, created, changed, resolvedNow, transitions, flat] = reply;
+    const incident = incidentId ? fromHash(pairs(flat)) : undefined;
     return {
       incidentId,
       created: created === 1,
       changed: changed === 1,
       resolvedNow: resolvedNow === 1,
       transitions: JSON.parse(transitions) as IngestResult['transitions'],
+      ...(incident ? { incident } : {}),
     };
   }
 
   async function get(id: string): Promise<Incident | undefined> {
-    const h = await redis.hgetall(keys.incident(id));
-    if (!h.id) return undefined;
-    return {
-      id: h.id,
-      receiver: h.receiver ?? '',
-      groupKey: h.groupKey ?? '',
-      state: (h.state as IncidentState) ?? 'triggered',
-      priority: (h.priority as Priority) ?? 'P3',
-      priorityRule: h.priorityRule ?? '',
-      title: h.title ?? '',
-      summary: h.summary ?? '',
-      labels: h.labels ? (JSON.parse(h.labels) as Record<string, string>) : {},
-      groupLabels: h.groupLabels ? (JSON.parse(h.groupLabels) as Record<string, string>) : undefined,
-      generatorURL: h.generatorURL ?? '',
-      runbookUrl: h.runbookUrl ?? '',
-      externalURL: h.externalURL ?? '',
-      grafanaUrl: h.grafanaUrl || undefined,
-      firing: Number(h.firing ?? 0),
-      resolved: Number(h.resolved ?? 0),
-      version: Number(h.version ?? 0),
-      createdAt: h.createdAt ?? '',
-      updatedAt: h.updatedAt ?? '',
-      resolvedAt: h.resolvedAt || undefined,
-      owner: h.owner || undefined,
-      policy: h.policy ?? '',
-      route: h.route ?? '',
-      acknowledgedAt: h.acknowledgedAt || undefined,
-      snoozedUntil: h.snoozedUntil || undefined,
-      silenceId: h.silenceId || undefined,
-      openHandled: h.openHandled === '1' || undefined,
-      channel: h.channel || undefined,
-      rootTs: h.rootTs || undefined,
-    };
+    return fromHash(await redis.hgetall(keys.incident(id)));
   }
 
   /** Records where the root message lives. Only the first writer wins, so replicas agree. */
@@ -422,8 +445,8 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
   }
 
   async function transition(id: string, req: TransitionRequest, now = new Date()): Promise<TransitionResult> {
-    const [outcome, state] = (await redis.eval(
-      TRANSITION_LUA,
+    const [outcome, state] = (await TRANSITION_LUA_SCRIPT.run(
+      redis,
       2,
       keys.incident(id),
       keys.open,

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { OnCallOverride } from '../../lib/ops-config';
+import { redisScript } from '../../lib/redis-script';
 
 /**
  * Overrides made with `/ops oncall override`, kept in Redis so every bot
@@ -36,6 +37,12 @@ local want = tonumber(ARGV[3])
 if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
 return 1
 `;
+
+/** Trims the overrides that are over at ARGV[1] (ms; one that ends then is over) and returns the rest. */
+const LIVE_SCRIPT = redisScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+`);
 
 export function overridesKey(prefix: string): string {
   return `${prefix}:oncall:overrides`;
@@ -91,8 +98,8 @@ export function createOverrideStore({ redis, prefix }: { redis: Redis; prefix: s
   async function live(now: Date): Promise<OnCallOverride[]> {
     const t = now.getTime();
     // Trim what is over; an override that ends exactly now is over (its `to` is exclusive).
-    await redis.zremrangebyscore(key, '-inf', t);
-    const members = await redis.zrangebyscore(key, `(${t}`, '+inf');
+    // One command: this runs for every escalation step that names the on-call.
+    const members = (await LIVE_SCRIPT.run(redis, 1, key, String(t))) as string[];
     return members
       .flatMap((m) => {
         const parsed = StoredOverrideSchema.safeParse(safeJson(m));

@@ -36,9 +36,15 @@ interface Rota {
   rotation: RotationConfig;
   anchor: DateTime;
   handoff: { hour: number; minute: number };
+  anchorMs: number;
   lengthMs: number;
   overrides: Array<{ override: OnCallOverride; from: number; to: number }>;
+  /** Shift start (ms) by shift index, for calendar-day shifts: computed once per rota. */
+  starts: Map<number, number>;
 }
+
+/** Shift starts remembered per rota (a rota is rebuilt when its config or overrides change). */
+const SHIFT_STARTS_MAX = 1_024;
 
 /** The rotation by name (`oncall.rotations`), or the main one when no name is given. */
 export function rotationOf(config: OpsConfig, name?: string): RotationConfig {
@@ -60,20 +66,34 @@ function buildRota(config: OpsConfig, extra: readonly OnCallOverride[], name?: s
     from: parseInstant(override.from, zone).getTime(),
     to: parseInstant(override.to, zone).getTime(),
   }));
-  return { rotation, anchor, handoff: { hour: hour!, minute: minute! }, lengthMs: parseDuration(rotation.length), overrides };
+  return {
+    rotation,
+    anchor,
+    anchorMs: anchor.toMillis(),
+    handoff: { hour: hour!, minute: minute! },
+    lengthMs: parseDuration(rotation.length),
+    overrides,
+    starts: new Map(),
+  };
 }
 
 function shiftStartMs(rota: Rota, k: number): number {
   if (rota.lengthMs % DAY_MS === 0) {
+    // Time-zone math in luxon is the cost here; a rota asks for the same few shifts again and again.
+    const known = rota.starts.get(k);
+    if (known !== undefined) return known;
     const day = rota.anchor.startOf('day').plus({ days: k * (rota.lengthMs / DAY_MS) });
-    return wallClock(day, rota.handoff.hour, rota.handoff.minute).toMillis();
+    const ms = wallClock(day, rota.handoff.hour, rota.handoff.minute).toMillis();
+    if (rota.starts.size >= SHIFT_STARTS_MAX) rota.starts.clear();
+    rota.starts.set(k, ms);
+    return ms;
   }
-  return rota.anchor.toMillis() + k * rota.lengthMs;
+  return rota.anchorMs + k * rota.lengthMs;
 }
 
 /** Index of the rotation shift containing `t` (negative before the start: the rota extends backwards). */
 function shiftIndex(rota: Rota, t: number): number {
-  let k = Math.floor((t - rota.anchor.toMillis()) / rota.lengthMs);
+  let k = Math.floor((t - rota.anchorMs) / rota.lengthMs);
   // DST makes calendar-day shifts an hour longer or shorter than lengthMs: settle on the right one.
   while (shiftStartMs(rota, k) > t) k--;
   while (shiftStartMs(rota, k + 1) <= t) k++;
@@ -136,10 +156,59 @@ function coverEdge(rota: Rota, t: number, primary: string, direction: 'forward' 
   return nearest;
 }
 
+/**
+ * The answer is the same for every instant of one segment of the rota (between two boundaries: a hand-off, an
+ * override's start or end), and computing it costs luxon time-zone math (several ms under load). So the last few
+ * segments are kept per rota, keyed by everything the answer depends on: the rotation's config, the config's
+ * overrides and the runtime ones, by value (a changed or reloaded config, a new or expired override is a new key).
+ */
+interface CachedRota {
+  rota: Rota;
+  segments: Array<{ from: number; to: number; value: OnCallNow }>;
+}
+const rotaCache = new Map<string, CachedRota>();
+/** Rotas kept (distinct rotation × override sets); past it the oldest goes. */
+const ROTA_CACHE_MAX = 64;
+/** Segments kept per rota: now, and a few around it for escalation steps that fire late or early. */
+const SEGMENTS_MAX = 8;
+
+function cachedRota(config: OpsConfig, extra: readonly OnCallOverride[], name?: string): CachedRota {
+  const rotation = rotationOf(config, name);
+  const key = JSON.stringify([name ?? null, rotation, config.oncall.overrides, extra]);
+  let entry = rotaCache.get(key);
+  if (entry) {
+    // Most recently used last, so the first key is the one to evict.
+    rotaCache.delete(key);
+  } else {
+    entry = { rota: buildRota(config, extra, name), segments: [] };
+    if (rotaCache.size >= ROTA_CACHE_MAX) rotaCache.delete(rotaCache.keys().next().value!);
+  }
+  rotaCache.set(key, entry);
+  return entry;
+}
+
+function copyOf(value: OnCallNow): OnCallNow {
+  return { ...value, shiftStart: new Date(value.shiftStart), shiftEnd: new Date(value.shiftEnd), next: { ...value.next, from: new Date(value.next.from) } };
+}
+
 /** Who is on call at `at` (in the main rotation, or the named one), since when, until when, and who comes next. */
 export function whoIsOnCall(at: Date, config: OpsConfig, extraOverrides: readonly OnCallOverride[] = [], rotation?: string): OnCallNow {
-  const rota = buildRota(config, extraOverrides, rotation);
+  const entry = cachedRota(config, extraOverrides, rotation);
   const t = at.getTime();
+  const hit = entry.segments.find((s) => s.from <= t && t < s.to);
+  if (hit) return copyOf(hit.value);
+  const value = onCallIn(entry.rota, t);
+  entry.segments.push({ from: previousBoundary(entry.rota, t), to: nextBoundary(entry.rota, t), value });
+  if (entry.segments.length > SEGMENTS_MAX) entry.segments.shift();
+  return copyOf(value);
+}
+
+/** whoIsOnCall without the cache: computed from the config every time (tests compare the two). */
+export function computeOnCall(at: Date, config: OpsConfig, extraOverrides: readonly OnCallOverride[] = [], rotation?: string): OnCallNow {
+  return onCallIn(buildRota(config, extraOverrides, rotation), at.getTime());
+}
+
+function onCallIn(rota: Rota, t: number): OnCallNow {
   const override = overrideAt(rota, t);
   const k = shiftIndex(rota, t);
   const rotaPrimary = memberAt(rota, k);

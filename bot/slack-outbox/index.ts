@@ -11,6 +11,10 @@ import { SlackOutboxConfigSchema, type SlackOutboxConfig, type SlackOutboxConfig
 import { createOutboxConsumer } from './consumer';
 import { createOutboxMetrics } from './metrics';
 import { DEPTH_LUA, SYNC_INCIDENT_LUA } from './scripts';
+import { redisScript } from '../../lib/redis-script';
+
+const DEPTH_LUA_SCRIPT = redisScript(DEPTH_LUA);
+const SYNC_INCIDENT_LUA_SCRIPT = redisScript(SYNC_INCIDENT_LUA);
 import { createOutboxSender } from './sender';
 
 export { SlackOutboxConfigSchema, type SlackOutboxConfig, type SlackOutboxConfigInput } from './config';
@@ -58,7 +62,7 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
   const keys = producer.keys;
 
   async function depthAndLanes(): Promise<[number, number]> {
-    const [total, lanes] = (await redis.eval(DEPTH_LUA, 0, keys.base)) as [number, number];
+    const [total, lanes] = (await DEPTH_LUA_SCRIPT.run(redis, 0, keys.base)) as [number, number];
     return [Number(total), Number(lanes)];
   }
 
@@ -81,8 +85,8 @@ export function createSlackOutbox(configInput: SlackOutboxConfigInput, deps: Sla
           enqueuedAt: Date.now(),
         }
       : undefined;
-    const [channel, generation, mode, rank] = (await redis.eval(
-      SYNC_INCIDENT_LUA,
+    const [channel, generation, mode, rank] = (await SYNC_INCIDENT_LUA_SCRIPT.run(
+      redis,
       0,
       keys.base,
       req.incidentId,

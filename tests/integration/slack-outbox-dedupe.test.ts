@@ -4,7 +4,9 @@ import { createSlackOutbox, createOutboxWebClient } from '../../bot/slack-outbox
 import { createChannelResolver } from '../../bot/incidents/slack-channels';
 import { silentLogger } from '../../lib/logger';
 import { closeRedis, createRedis, type Redis } from '../../lib/redis';
-import { createSlackOutboxProducer } from '../../lib/slack-outbox';
+import { createSlackOutboxProducer, ENQUEUE_MESSAGE_LUA } from '../../lib/slack-outbox';
+import { redisScript } from '../../lib/redis-script';
+import { SYNC_INCIDENT_LUA } from '../../bot/slack-outbox/scripts';
 import { eventually } from '../helpers/ports';
 import { TEST_REDIS_URL } from '../helpers/redis';
 import { createOutboxHarness, TOKEN, type OutboxHarness } from './slack-outbox-harness';
@@ -15,40 +17,48 @@ import { createOutboxHarness, TOKEN, type OutboxHarness } from './slack-outbox-h
  * (and, with AOF, persisted) the first one: the same script with the same
  * arguments runs twice. A retried job passes the same stable id too. Either
  * way the reply reaches Slack once. The re-send is replayed here exactly: the
- * recorded EVAL is sent again with the same arguments.
+ * recorded EVALSHA (or EVAL, when Redis did not have the script yet) is sent
+ * again with the same arguments.
  */
 jest.setTimeout(60_000);
 
 type EvalArgs = Parameters<Redis['eval']>;
+type Sent = { method: 'eval' | 'evalsha'; args: EvalArgs };
+/** The two scripts that queue a message (the incident sync and the plain enqueue), by SHA1 as EVALSHA names them. */
+const ENQUEUE_SHAS = new Set([SYNC_INCIDENT_LUA, ENQUEUE_MESSAGE_LUA].map((lua) => redisScript(lua).sha));
 
 describe('slack outbox: a repeated enqueue of one message id posts once', () => {
   let h: OutboxHarness;
   let bot: ReturnType<OutboxHarness['replica']>;
-  /** A producer-side connection of the test's own, so its EVALs can be recorded and replayed. */
+  /** A producer-side connection of the test's own, so its EVAL/EVALSHAs can be recorded and replayed. */
   let conn: Redis;
-  let recorded: EvalArgs[];
+  let recorded: Sent[];
 
   beforeAll(async () => {
     h = await createOutboxHarness();
     bot = h.replica();
     await bot.outbox.start();
     conn = createRedis(TEST_REDIS_URL);
-    const original = conn.eval.bind(conn) as (...args: EvalArgs) => Promise<unknown>;
     recorded = [];
-    (conn as unknown as { eval: (...args: EvalArgs) => Promise<unknown> }).eval = (...args: EvalArgs) => {
-      recorded.push(args);
-      return original(...args);
-    };
+    for (const method of ['eval', 'evalsha'] as const) {
+      const original = (conn[method] as (...args: EvalArgs) => Promise<unknown>).bind(conn);
+      (conn as unknown as Record<typeof method, (...args: EvalArgs) => Promise<unknown>>)[method] = (...args: EvalArgs) => {
+        recorded.push({ method, args });
+        return original(...args);
+      };
+    }
   });
   afterAll(async () => {
     await closeRedis(conn);
     await h.close();
   });
 
-  /** Sends the last recorded enqueue (an EVAL of a script that queues a message) again, as ioredis does after reconnecting. */
+  /** Sends the last recorded enqueue (a script that queues a message) again, as ioredis does after reconnecting. */
   async function resendLast(): Promise<void> {
-    const last = recorded.filter((args) => String(args[0]).includes("'seen:'")).pop()!;
-    await (conn.eval as (...args: EvalArgs) => Promise<unknown>)(...last);
+    const enqueues = recorded.filter(({ method, args }) => (method === 'eval' ? String(args[0]).includes("'seen:'") : ENQUEUE_SHAS.has(String(args[0]))));
+    const last = enqueues.pop();
+    if (!last) throw new Error('no enqueue was recorded');
+    await (conn[last.method] as (...args: EvalArgs) => Promise<unknown>)(...last.args);
   }
 
   function producerSide() {

@@ -1,6 +1,6 @@
 import { ConfigError, ErrorCode } from '../../lib/errors';
 import { loadOpsConfig, parseOpsConfig, type OnCallOverride } from '../../lib/ops-config';
-import { applyOverride, createOverride, resolveUserName, whoIsOnCall } from '../../bot/oncall/oncall';
+import { applyOverride, computeOnCall, createOverride, resolveUserName, whoIsOnCall } from '../../bot/oncall/oncall';
 
 // alice, bob; weekly from Monday 2025-01-06, hand-off 09:00 Europe/London.
 const config = loadOpsConfig();
@@ -142,6 +142,58 @@ describe('whoIsOnCall: overrides', () => {
   it('reads an override without an offset in the rotation’s zone', () => {
     const c = rota('{ members: [alice, bob], start: 2025-01-06, timezone: America/New_York }', '[ { user: carol, from: "2025-07-01T09:00", to: "2025-07-01T17:00" } ]');
     expect(whoIsOnCall(at('2025-07-01T13:00:00Z'), c)).toMatchObject({ primary: 'carol', shiftStart: at('2025-07-01T13:00:00Z'), shiftEnd: at('2025-07-01T21:00:00Z') });
+  });
+});
+
+describe('whoIsOnCall: the per-segment cache', () => {
+  // A small deterministic generator, so a failure names times that can be replayed.
+  function times(seed: number, count: number, fromMs: number, spanMs: number): number[] {
+    let x = seed;
+    return Array.from({ length: count }, () => {
+      x = (x * 1_103_515_245 + 12_345) % 2 ** 31;
+      return fromMs + Math.floor((x / 2 ** 31) * spanMs);
+    });
+  }
+  const cases: Array<[string, ReturnType<typeof rota>, OnCallOverride[]]> = [
+    ['weekly, Europe/London (both DST changes)', config, []],
+    ['daily across a New York DST gap', rota('{ members: [alice, bob], start: 2025-03-01, length: 1d, handoff: "02:30", timezone: America/New_York }'), []],
+    ['12 h, three members, UTC', rota('{ members: [alice, bob, carol], start: 2025-01-06, length: 12h, handoff: "08:00", timezone: UTC }'), []],
+    ['one member', rota('{ members: [alice], start: 2025-01-06, timezone: UTC }'), []],
+    [
+      'config and runtime overrides, overlapping',
+      rota('{ members: [alice, bob], start: 2025-01-06, timezone: Europe/London }', '[ { user: carol, from: "2025-03-28T12:00:00Z", to: "2025-04-02T18:00:00Z" } ]'),
+      [
+        { user: 'bob', from: '2025-03-30T00:30:00Z', to: '2025-03-31T12:00:00Z' },
+        { user: 'carol', from: '2025-03-31T06:00:00Z', to: '2025-04-07T09:00:00Z' },
+      ],
+    ],
+  ];
+
+  it.each(cases)('answers as the uncached computation does at any instant, in any order: %s', (_name, c, extra) => {
+    const from = Date.parse('2025-03-20T00:00:00Z');
+    const random = times(7, 80, from, 45 * 86_400_000);
+    // The edges themselves and the instants either side of them, where a wrong segment would show.
+    const edges = random.slice(0, 10).flatMap((t) => {
+      const now = computeOnCall(new Date(t), c, extra);
+      return [now.shiftStart, now.shiftEnd].flatMap((d) => [d.getTime() - 1, d.getTime(), d.getTime() + 1]);
+    });
+    for (const t of [...random, ...edges, ...random.slice().reverse()]) {
+      expect({ t: iso(new Date(t)), ...whoIsOnCall(new Date(t), c, extra) }).toEqual({ t: iso(new Date(t)), ...computeOnCall(new Date(t), c, extra) });
+    }
+  });
+
+  it('sees a new runtime override and a changed config at once, and a caller changing an answer changes nothing', () => {
+    const t = at('2025-01-08T10:00:00Z');
+    const before = whoIsOnCall(t, config);
+    expect(before.primary).toBe('alice');
+    before.shiftEnd.setTime(0);
+    before.primary = 'mallory';
+    expect(whoIsOnCall(t, config)).toEqual(computeOnCall(t, config));
+    const cover: OnCallOverride = { user: 'bob', from: '2025-01-08T09:00:00Z', to: '2025-01-08T11:00:00Z' };
+    expect(whoIsOnCall(t, config, [cover]).primary).toBe('bob');
+    expect(whoIsOnCall(t, config).primary).toBe('alice');
+    const changed = applyOverride(config, { user: 'bob', from: at('2025-01-08T09:30:00Z'), duration: '1h' }, at('2025-01-08T09:00:00Z')).config;
+    expect(whoIsOnCall(t, changed).primary).toBe('bob');
   });
 });
 
