@@ -57,6 +57,8 @@ export interface RenderOptions {
   resolveTimeout?: string;
   /** Keep only these alerts (e.g. the ones a test provokes), so noisy ones cannot open stray incidents. */
   alerts?: string[];
+  /** Leave these alerts out (e.g. a 7-day forecast that short local windows turn into noise). */
+  dropAlerts?: string[];
   /** Replaces the base of every runbook_url (everything before "runbooks/<alertname>.yaml"). */
   runbookBaseUrl?: string;
 }
@@ -103,6 +105,7 @@ function renderRules(file: string, options: RenderOptions): Yaml {
   const groups = doc.groups as Array<{ rules: Yaml[] }>;
   for (const group of groups) {
     if (options.alerts) group.rules = group.rules.filter((r) => r.alert === undefined || options.alerts!.includes(String(r.alert)));
+    if (options.dropAlerts) group.rules = group.rules.filter((r) => r.alert === undefined || !options.dropAlerts!.includes(String(r.alert)));
     for (const rule of group.rules) {
       if (rule.alert === undefined) continue;
       if (options.alertFor !== undefined) rule.for = options.alertFor;
