@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createMcpClient } from '../../lib/mcp-client';
 import { findBinary } from '../../monitoring/processes';
 import { SCENARIOS, type DrillReport, type ValidationReport } from '../../scripts/drill';
+import { runDrillCli, type DrillRun } from '../helpers/drill';
 import { freePort } from '../helpers/ports';
 import { startStack, STACK_SECRETS, type Stack } from '../helpers/stack';
 
@@ -13,37 +13,19 @@ import { startStack, STACK_SECRETS, type Stack } from '../helpers/stack';
  * with real Prometheus and Alertmanager and a compressed escalation clock.
  */
 jest.setTimeout(240_000);
-const root = path.resolve(__dirname, '../..');
 const CONTROL_TOKEN = 'e2e-stack-control-token-0123456789';
 
 let tmp: string;
 let backupDir: string;
 let controlPort: number;
 
-function drill(stack: Stack, scenario: string, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    SLACK_API_URL: stack.url('SANDBOX_SLACK_PORT', '/api/'),
-    SLACK_BOT_TOKEN: STACK_SECRETS.SLACK_BOT_TOKEN,
-    BOT_WEBHOOK_URL: stack.url('BOT_PORT', '/alertmanager/webhook'),
-    ALERTMANAGER_WEBHOOK_TOKEN: STACK_SECRETS.ALERTMANAGER_WEBHOOK_TOKEN,
-    ACCOUNT_SERVICE_URL: stack.url('ACCOUNT_SERVICE_PORT'),
-    TRANSACTION_SERVICE_URL: stack.url('TRANSACTION_SERVICE_PORT'),
-    MCP_SERVER_URL: stack.url('SERVER_PORT', '/mcp'),
-    PROMETHEUS_URL: stack.url('PROMETHEUS_PORT'),
+function drill(stack: Stack, scenario: string, extra: string[] = []): Promise<DrillRun> {
+  return runDrillCli(stack, scenario, ['--timeout', '40s', ...extra], {
     WORKERS_METRICS_PORT: String(stack.ports.WORKERS_METRICS_PORT),
     JWT_SECRET: STACK_SECRETS.JWT_SECRET,
     STACK_CONTROL_URL: `http://127.0.0.1:${controlPort}`,
     STACK_CONTROL_TOKEN: CONTROL_TOKEN,
     BACKUP_DIR: backupDir,
-  };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'scripts/drill.ts', scenario, '--json', '--timeout', '40s', '--env-file', '/dev/null', ...extra], { cwd: root, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d.toString()));
-    child.stderr.on('data', (d) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
 

@@ -11,7 +11,7 @@ export interface DrillRun {
 }
 
 /** `npm run drill -- <scenario> --json …` as a person runs it, against a startStack() stack. */
-export function runDrillCli(stack: Stack, scenario: string, extraArgs: string[] = []): Promise<DrillRun> {
+export function runDrillCli(stack: Stack, scenario: string, extraArgs: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<DrillRun> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     SLACK_API_URL: stack.url('SANDBOX_SLACK_PORT', '/api/'),
@@ -22,6 +22,7 @@ export function runDrillCli(stack: Stack, scenario: string, extraArgs: string[] 
     TRANSACTION_SERVICE_URL: stack.url('TRANSACTION_SERVICE_PORT'),
     MCP_SERVER_URL: stack.url('SERVER_PORT', '/mcp'),
     PROMETHEUS_URL: stack.url('PROMETHEUS_PORT'),
+    ...extraEnv,
   };
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'scripts/drill.ts', scenario, '--json', '--env-file', '/dev/null', ...extraArgs], { cwd: root, env });
