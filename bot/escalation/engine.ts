@@ -155,19 +155,15 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     const openedAt = new Date(incident.createdAt);
     const plan = { anchor: openedAt, policy: policyFor(incident), priority: incident.priority };
     if (incident.state !== 'triggered' && incident.state !== 'snoozed') return;
-    // The chain and the SLA clock are separate clocks of the state (own status and generation, own jobs), started
-    // together in one script; their jobs are remembered in one command and added in one bulk.
-    const steps = scheduler.plan(plan);
-    const slaDueAt = responseDeadline(incident.priority, openedAt, config, timeScale);
-    const chainFields = { status: 'running', anchor: plan.anchor.toISOString(), policy: plan.policy, priority: plan.priority, resumeAt: '' };
-    const o = await state.open(id, chainFields, { slaStatus: 'pending', slaDueAt: slaDueAt.toISOString() }, steps.map((s) => s.id));
-    await scheduler.scheduleOpening(id, {
-      ...(o.chainStarted ? { chain: { gen: o.chainGen, steps, fired: o.fired } } : {}),
-      ...(o.slaStarted ? { sla: { gen: o.slaGen, dueAt: slaDueAt } } : {}),
-      stale: o.stale,
-    });
-    // Already opened (a retry, a second replica): make sure its jobs exist, plan nothing new.
-    if (!o.chainStarted) await reconcileOne(id);
+    // The chain and the SLA clock are separate clocks of the state (own status and generation, own jobs):
+    // started together, so opening costs the round trips of one of them, not both.
+    await Promise.all([
+      // Already opened (a retry, a second replica): make sure its jobs exist, plan nothing new.
+      startChain(id, ['none'], plan).then(async (started) => {
+        if (!started) await reconcileOne(id);
+      }),
+      startSla(id, ['none'], responseDeadline(incident.priority, openedAt, config, timeScale)),
+    ]);
     if (incident.state === 'snoozed' && incident.snoozedUntil && (await state.read(id)).status === 'running') {
       await snoozed(id, new Date(incident.snoozedUntil));
     }

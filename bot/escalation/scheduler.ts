@@ -86,39 +86,6 @@ export function createScheduler({ queue, state, config, timeScale, now, logger }
     return steps;
   }
 
-  /**
-   * An opening's jobs (see EscalationState.open): the chain's unfired steps of generation `chain.gen` and the SLA
-   * job, remembered in one command and added in one BullMQ bulk (one MULTI), after the older jobs are removed.
-   */
-  async function scheduleOpening(
-    incidentId: string,
-    opening: { chain?: { gen: number; steps: PlannedStep[]; fired: ReadonlySet<string> }; sla?: { gen: number; dueAt: Date }; stale: readonly string[] },
-  ): Promise<PlannedStep[]> {
-    await removeJobs(opening.stale);
-    const { chain, sla } = opening;
-    const steps = chain ? chain.steps.filter((s) => !chain.fired.has(s.id)) : [];
-    // The delays from now, not from when the plan was made (a round trip earlier).
-    const at = now().getTime();
-    const jobs: Array<{ name: string; data: EscalationJob; opts: JobsOptions & { jobId: string } }> = steps.map((s) => ({
-      name: 'step',
-      data: { kind: 'step' as const, incidentId, generation: chain!.gen, stepId: s.id, dueAt: s.dueAt.toISOString() },
-      opts: { ...JOB_OPTIONS, jobId: jobIds.step(incidentId, chain!.gen, s.id), delay: Math.max(0, s.dueAt.getTime() - at) },
-    }));
-    const remembered: Array<{ clock: Clock; gen: number; jobIds: string[] }> = chain ? [{ clock: CHAIN, gen: chain.gen, jobIds: jobs.map((j) => j.opts.jobId) }] : [];
-    if (sla) {
-      const jobId = jobIds.sla(incidentId, sla.gen);
-      jobs.push({
-        name: 'sla',
-        data: { kind: 'sla', incidentId, generation: sla.gen, dueAt: sla.dueAt.toISOString() },
-        opts: { ...JOB_OPTIONS, jobId, delay: Math.max(0, sla.dueAt.getTime() - at) },
-      });
-      remembered.push({ clock: SLA, gen: sla.gen, jobIds: [jobId] });
-    }
-    await state.rememberJobsOf(incidentId, remembered);
-    if (jobs.length) await queue.addBulk(jobs);
-    return steps;
-  }
-
   async function scheduleResume(incidentId: string, gen: number, at: Date): Promise<void> {
     const jobId = jobIds.resume(incidentId, gen);
     await state.rememberJobs(incidentId, CHAIN, gen, [jobId]);
@@ -138,12 +105,8 @@ export function createScheduler({ queue, state, config, timeScale, now, logger }
    * already running cannot be removed, and its generation check stops it.
    */
   async function cancelStale(incidentId: string, clock: Clock, current: number): Promise<number> {
-    return removeJobs(await state.takeStaleJobs(incidentId, clock, current));
-  }
-
-  async function removeJobs(ids: readonly string[]): Promise<number> {
     let removed = 0;
-    for (const jobId of ids) {
+    for (const jobId of await state.takeStaleJobs(incidentId, clock, current)) {
       try {
         removed += await queue.remove(jobId);
       } catch (err) {
@@ -153,7 +116,7 @@ export function createScheduler({ queue, state, config, timeScale, now, logger }
     return removed;
   }
 
-  return { plan, unfired, scheduleChain, scheduleOpening, scheduleResume, scheduleSla, cancelStale };
+  return { plan, unfired, scheduleChain, scheduleResume, scheduleSla, cancelStale };
 }
 
 export type Scheduler = ReturnType<typeof createScheduler>;

@@ -115,61 +115,6 @@ return 0
 `;
 const RELEASE_LUA_SCRIPT = redisScript(RELEASE_LUA);
 
-/*
- * Opening an incident: both clocks started from 'none' in one step (the chain and the SLA clock, each with a new
- * generation and its fields), the jobs of older generations of a started clock taken out of the jobs set
- * (returned, for the caller to remove), and which of the chain's steps (ARGV[4..]) already have a fired marker
- * under its new generation. One round trip instead of the two transitions, two stale-job reads and the fired-marker read.
- * KEYS: state hash, jobs set. ARGV: chain fields (JSON), SLA fields (JSON), the fired-marker prefix, step ids.
- * Returns {chainStarted, chainGen, slaStarted, slaGen, stale job ids, fired step ids}.
- */
-const OPEN_LUA = `
-local key, jobsKey = KEYS[1], KEYS[2]
-local function start(statusField, genField, fieldsJson)
-  if (redis.call('HGET', key, statusField) or 'none') ~= 'none' then
-    return 0, tonumber(redis.call('HGET', key, genField) or '0')
-  end
-  local gen = redis.call('HINCRBY', key, genField, 1)
-  for name, value in pairs(cjson.decode(fieldsJson)) do
-    if value == '' then redis.call('HDEL', key, name) else redis.call('HSET', key, name, value) end
-  end
-  return 1, gen
-end
-local chainOk, chainGen = start('status', 'gen', ARGV[1])
-local slaOk, slaGen = start('slaStatus', 'slaGen', ARGV[2])
-local stale = {}
-if chainOk == 1 or slaOk == 1 then
-  for _, m in ipairs(redis.call('SMEMBERS', jobsKey)) do
-    local field, g, job = string.match(m, '^([^|]*)|([^|]*)|(.*)$')
-    local n = tonumber(g)
-    if n and ((field == 'gen' and chainOk == 1 and n < chainGen) or (field == 'slaGen' and slaOk == 1 and n < slaGen)) then
-      redis.call('SREM', jobsKey, m)
-      table.insert(stale, job)
-    end
-  end
-end
-local fired = {}
-if chainOk == 1 then
-  for i = 4, #ARGV do
-    if redis.call('EXISTS', ARGV[3] .. chainGen .. ':' .. ARGV[i]) == 1 then table.insert(fired, ARGV[i]) end
-  end
-end
-return {chainOk, chainGen, slaOk, slaGen, stale, fired}
-`;
-const OPEN_LUA_SCRIPT = redisScript(OPEN_LUA);
-
-export interface OpenOutcome {
-  /** The chain went from 'none' to running, in generation `chainGen` (else `chainGen` is its current one). */
-  chainStarted: boolean;
-  chainGen: number;
-  slaStarted: boolean;
-  slaGen: number;
-  /** Job ids of older generations of a clock that started here (already forgotten in the jobs set). */
-  stale: string[];
-  /** Of the step ids asked about, those with a fired marker in the chain's new generation. */
-  fired: Set<string>;
-}
-
 export type ClaimOutcome = 'ok' | 'reclaimed' | 'stale' | 'missing' | 'done' | 'busy' | `state:${string}`;
 
 export interface TransitionRequest {
@@ -196,8 +141,7 @@ export function createEscalationState({ redis, prefix }: { redis: Redis; prefix:
   const keys = {
     state: (id: string) => `${prefix}:esc:${id}`,
     jobs: (id: string) => `${prefix}:esc:${id}:jobs`,
-    markerPrefix: (id: string) => `${prefix}:esc:${id}:fired:`,
-    marker: (id: string, gen: number, what: string) => `${keys.markerPrefix(id)}${gen}:${what}`,
+    marker: (id: string, gen: number, what: string) => `${prefix}:esc:${id}:fired:${gen}:${what}`,
   };
 
   async function read(id: string): Promise<EscalationState> {
@@ -301,33 +245,12 @@ export function createEscalationState({ redis, prefix }: { redis: Redis; prefix:
     return stale.map((m) => m.split('|')[2]!);
   }
 
-  /** Both clocks started from 'none' at once (see OPEN_LUA): what `opened` needs, in one round trip. */
-  async function open(id: string, chainFields: Record<string, string>, slaFields: Record<string, string>, stepIds: readonly string[]): Promise<OpenOutcome> {
-    const [chainOk, chainGen, slaOk, slaGen, stale, fired] = (await OPEN_LUA_SCRIPT.run(
-      redis,
-      2,
-      keys.state(id),
-      keys.jobs(id),
-      JSON.stringify(chainFields),
-      JSON.stringify(slaFields),
-      keys.markerPrefix(id),
-      ...stepIds,
-    )) as [number, number, number, number, string[], string[]];
-    return { chainStarted: chainOk === 1, chainGen: Number(chainGen), slaStarted: slaOk === 1, slaGen: Number(slaGen), stale, fired: new Set(fired) };
-  }
-
-  /** Records the job ids of several clocks in one command (see rememberJobs). */
-  async function rememberJobsOf(id: string, entries: ReadonlyArray<{ clock: Clock; gen: number; jobIds: readonly string[] }>): Promise<void> {
-    const members = entries.flatMap((e) => e.jobIds.map((j) => `${e.clock.gen}|${e.gen}|${j}`));
-    if (members.length) await redis.sadd(keys.jobs(id), ...members);
-  }
-
   /** A closed incident's state is kept a while (a late duplicate event must not restart it), then goes. */
   async function expire(id: string): Promise<void> {
     await redis.multi().expire(keys.state(id), DONE_TTL_S).expire(keys.jobs(id), DONE_TTL_S).exec();
   }
 
-  return { keys, read, transition, open, claim, markDone, release, firedSet, rememberJobs, rememberJobsOf, takeStaleJobs, expire };
+  return { keys, read, transition, claim, markDone, release, firedSet, rememberJobs, takeStaleJobs, expire };
 }
 
 export type EscalationStateStore = ReturnType<typeof createEscalationState>;
