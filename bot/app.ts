@@ -1,4 +1,3 @@
-import { closeRedis } from '../lib/redis';
 import express, { type Express } from 'express';
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import { Queue } from 'bullmq';
@@ -102,12 +101,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     ...(socketMode ? { socketMode: true, appToken: env.SLACK_APP_TOKEN, signingSecret: env.SLACK_SIGNING_SECRET } : { receiver }),
   });
 
-  // The hot path's own commands (the incident store, the escalation state, action requests, the audit) on a
-  // second connection with ioredis auto-pipelining: the commands issued in one tick go out in one write. BullMQ
-  // keeps `redis` (its scripts and connection handling assume a plain connection). Closed by stop().
-  const fast = redis.duplicate({ enableAutoPipelining: true });
-  fast.on('error', (err) => logger.warn({ err }, 'redis (auto-pipelined connection) error'));
-  const store = createIncidentStore({ redis: fast, prefix: env.REDIS_PREFIX });
+  const store = createIncidentStore({ redis, prefix: env.REDIS_PREFIX });
   const metrics = createBotMetrics(registry, () => store.openSummary());
   const channelDirectory = createChannelDirectory(redis, env.REDIS_PREFIX);
   const resolveChannel = createChannelResolver(app.client, channelDirectory);
@@ -135,7 +129,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     logger,
   });
   const access = createAccessControl({ config, client: app.client, resolveChannel, logger });
-  const audit = createAuditLog({ redis: fast, prefix: env.REDIS_PREFIX, ...(deps.now ? { now: deps.now } : {}) });
+  const audit = createAuditLog({ redis, prefix: env.REDIS_PREFIX, ...(deps.now ? { now: deps.now } : {}) });
   const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
     connection: redis,
     prefix: env.REDIS_PREFIX,
@@ -143,7 +137,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   });
   const actionService = createActionService({
     access,
-    requests: createActionRequestStore({ redis: fast, prefix: env.REDIS_PREFIX }),
+    requests: createActionRequestStore({ redis, prefix: env.REDIS_PREFIX }),
     store,
     queue,
     audit,
@@ -166,7 +160,6 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
       ? undefined
       : createEscalationEngine({
           connection: redis,
-          redis: fast,
           prefix: env.REDIS_PREFIX,
           config,
           timeScale: env.ESCALATION_TIME_SCALE,
@@ -291,7 +284,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     logger.error({ err }, 'bolt listener error');
   });
 
-  web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics, storeReady: () => redis.status === 'ready' && fast.status === 'ready' }));
+  web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics, storeReady: () => redis.status === 'ready' }));
   web.use(createRunbookRouter(runbooks, RUNBOOKS_DIR));
   web.use(postmortems.router());
   web.use(createHeartbeatRouter({ config: config.heartbeats, monitor: heartbeats, logger }));
@@ -344,7 +337,6 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await queue.close();
     await remediationQueue.close();
     await routineQueue.close();
-    await closeRedis(fast);
   }
 
   return { app, web, config, store, incidents, commands, escalation, intake, heartbeats, calendars, notifier, outbox, actions, actionService, postmortems, notes, audit, queue, access, retention, registry, start, stop };

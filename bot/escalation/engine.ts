@@ -19,11 +19,6 @@ import { createUserResolver, createUsergroupResolver, type UserResolver, type Us
 export interface EscalationEngineOptions {
   /** ioredis with `maxRetriesPerRequest: null` (lib/redis.ts createRedis); BullMQ duplicates it for blocking. */
   connection: Redis;
-  /**
-   * The engine's own reads and scripts (its state, the live overrides), when not `connection`: e.g. one with
-   * ioredis auto-pipelining, which BullMQ's connection must not have. @defaultValue connection
-   */
-  redis?: Redis;
   /** REDIS_PREFIX: the BullMQ prefix and the namespace of the engine's keys. */
   prefix: string;
   config: OpsConfig;
@@ -87,11 +82,11 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
   assertTimeScale(options.timeScale);
   const { connection, prefix, config, timeScale, store, logger } = options;
   const now = options.now ?? (() => new Date());
-  const state = createEscalationState({ redis: options.redis ?? connection, prefix });
+  const state = createEscalationState({ redis: connection, prefix });
   const queue = new Queue<EscalationJob>(QueueName.Escalations, { connection, prefix });
   queue.on('error', (err) => logger.warn({ err }, 'escalation queue error'));
   const scheduler = createScheduler({ queue, state, config, timeScale, now, logger });
-  const overrides = createOverrideStore({ redis: options.redis ?? connection, prefix });
+  const overrides = createOverrideStore({ redis: connection, prefix });
   const firing = createFiring({
     config,
     store,
