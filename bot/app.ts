@@ -192,15 +192,16 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     metrics,
     runbookPriority: (alertname) => runbooks.get(alertname)?.priority,
     grafanaUrl: env.GRAFANA_URL,
-    onOpened: async (id) => {
+    onOpened: async (id, opening) => {
       // Escalation and the runbook side are independent: planned at once (the webhook waits for the slower one).
       // Diagnostics before remediation (their results are the first replies); they must never fail the webhook.
+      // All of them take the incident the ingest returned instead of reading it again.
       const [planned, runbook] = await Promise.allSettled([
-        escalation?.opened(id),
+        escalation?.opened(id, opening.incident),
         diagnostics
-          .opened(id)
+          .opened(id, opening)
           .catch((err) => logger.error({ err, incidentId: id }, 'could not enqueue the diagnostics'))
-          .then(() => remediation.opened(id)),
+          .then(() => remediation.opened(id, opening.incident)),
       ]);
       if (planned.status === 'rejected') throw planned.reason;
       if (runbook.status === 'rejected') throw runbook.reason;

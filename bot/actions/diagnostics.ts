@@ -43,14 +43,18 @@ export function diagnosticJob(d: RunbookDiagnostic): { action: ActionName; param
 export function createDiagnostics(options: DiagnosticsOptions) {
   const { store, runbooks, service, logger } = options;
 
-  async function opened(incidentId: string): Promise<void> {
-    const incident = await store.get(incidentId);
+  /**
+   * `opening` (from the alert intake): the incident just ingested and the promise of its root in the outbox;
+   * without it the incident is read and its root queued here.
+   */
+  async function opened(incidentId: string, opening?: { incident: Incident; rootQueued: Promise<void> }): Promise<void> {
+    const incident = opening?.incident.id === incidentId ? opening.incident : await store.get(incidentId);
     if (!incident) return;
     const runbook = runbooks.get(incident.labels.alertname ?? '');
     const diagnostics: RunbookDiagnostic[] = runbook?.diagnostics ?? [{ name: 'health_check', description: 'health check', action: 'health_check' }];
     const channel = await options.channelOf(incident);
     // The root goes into the outbox lane first, so the results land in its thread, after it.
-    await options.notifier.sync(incidentId);
+    await (opening ? opening.rootQueued : options.notifier.sync(incidentId, undefined, incident));
     for (const [n, d] of diagnostics.entries()) {
       const job = diagnosticJob(d);
       if (!job) {

@@ -15,7 +15,7 @@ import type { Logger } from '../../lib/logger';
 import type { OpsConfig } from '../../lib/ops-config';
 import { mayRunAction } from '../../lib/ops-config-rbac';
 import type { Runbook } from '../../lib/runbook';
-import type { IncidentStore } from '../incidents/incident-store';
+import type { Incident, IncidentStore } from '../incidents/incident-store';
 
 export interface RemediationOptions {
   config: OpsConfig;
@@ -41,10 +41,11 @@ export function createRemediation(options: RemediationOptions) {
   const keys = remediationKeys(options.prefix);
 
   /** The open hook; never throws (a remediation must not make Alertmanager retry the delivery). */
-  async function opened(incidentId: string): Promise<void> {
+  /** `known`: the incident as the caller just read it (saves a read). */
+  async function opened(incidentId: string, known?: Incident): Promise<void> {
     if (!config.remediation.enabled) return;
     try {
-      const incident = await store.get(incidentId);
+      const incident = known?.id === incidentId ? known : await store.get(incidentId);
       const alertname = incident?.labels.alertname;
       const declared = alertname ? runbooks.get(alertname)?.remediation : undefined;
       if (!incident || !alertname || !declared) return;

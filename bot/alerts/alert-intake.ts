@@ -1,7 +1,7 @@
 import type { Logger } from '../../lib/logger';
 import type { AlertmanagerWebhook } from './alertmanager-payload';
 import type { IncidentNotifier } from '../incidents/incident-notifier';
-import type { IncidentStore, IngestResult, NewIncidentMeta, Priority } from '../incidents/incident-store';
+import type { Incident, IncidentStore, IngestResult, NewIncidentMeta, Priority } from '../incidents/incident-store';
 import type { BotMetrics } from '../metrics';
 import { routeIncident } from '../../lib/ops-config-routing';
 import type { OpsConfig } from '../../lib/ops-config';
@@ -22,7 +22,7 @@ export interface AlertIntakeOptions {
    * Called when a notification opens a new incident (escalation starts here), and again by later deliveries
    * until it succeeds once: it must be idempotent.
    */
-  onOpened?: (incidentId: string) => Promise<void>;
+  onOpened?: (incidentId: string, opening: OpeningContext) => Promise<void>;
   /** Called once when Alertmanager resolves an incident. */
   onResolved?: (incidentId: string) => Promise<void>;
   /**
@@ -31,6 +31,17 @@ export interface AlertIntakeOptions {
    */
   watchdogAlertname?: string;
   onWatchdog?: () => Promise<unknown>;
+}
+
+/** What the intake hands `onOpened`, so the hook needs no read of its own. */
+export interface OpeningContext {
+  /** The incident as the ingest left it (read in the same script). */
+  incident: Incident;
+  /**
+   * Resolves once the intake has queued the incident's root message in the outbox (never rejects): the hook's
+   * own replies (diagnostics) wait for it, so they land in the thread after the root.
+   */
+  rootQueued: Promise<void>;
 }
 
 /** A reply lists this many alert changes; a storm of changes is summarised after them. */
@@ -108,9 +119,12 @@ export function createAlertIntake(options: AlertIntakeOptions) {
     // fails, the webhook answers 503, and Alertmanager's retry (which finds the incident already open) completes them.
     // The ingest recorded the group labels and read the incident back in the same step.
     let incident = result.incident ?? (await store.get(result.incidentId));
+    // The root is queued once per delivery: before the open hook runs (so its replies follow it) and not again after.
+    let rootQueued: Promise<void> | undefined;
     if (incident && incident.state !== 'resolved' && !incident.openHandled) {
+      rootQueued = notifier.sync(result.incidentId, undefined, incident);
       try {
-        await options.onOpened?.(result.incidentId);
+        await options.onOpened?.(result.incidentId, { incident, rootQueued });
       } catch (err) {
         // The webhook answers 503 and Alertmanager's retry runs it again.
         metrics.escalationHookFailures.inc({ hook: 'opened' });
@@ -128,7 +142,7 @@ export function createAlertIntake(options: AlertIntakeOptions) {
     // unless the root message never made it to Slack (then this is the retry).
     if (result.changed || !incident?.rootTs) {
       const reply = result.created ? undefined : describeTransitions(result) || undefined;
-      void notifier.sync(result.incidentId, reply);
+      if (reply || !rootQueued) void notifier.sync(result.incidentId, reply, incident);
     }
     // A repeat that changed nothing (Alertmanager resends every group_interval) is debug: at info, a storm of
     // resends would be a log line each, for nothing a person needs.

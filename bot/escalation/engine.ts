@@ -140,9 +140,12 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
     if (t.ok) await scheduler.cancelStale(id, SLA, t.gen);
   }
 
-  /** Plans the policy chain from the incident's creation and starts the SLA clock. Idempotent. */
-  async function opened(id: string): Promise<void> {
-    const incident = await store.get(id);
+  /**
+   * Plans the policy chain from the incident's creation and starts the SLA clock. Idempotent.
+   * `known`: the incident as the caller just read it (the alert intake's ingest returns it): saves a read.
+   */
+  async function opened(id: string, known?: Incident): Promise<void> {
+    const incident = known?.id === id ? known : await store.get(id);
     if (!incident || incident.state === 'resolved') return;
     const openedAt = new Date(incident.createdAt);
     const plan = { anchor: openedAt, policy: policyFor(incident), priority: incident.priority };

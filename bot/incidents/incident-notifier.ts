@@ -18,8 +18,11 @@ export interface IncidentNotifierOptions {
 }
 
 export interface IncidentNotifier {
-  /** Queues the root message (posted once) or an edit of it, and a reply after it if given. Never rejects. */
-  sync(id: string, reply?: string): Promise<void>;
+  /**
+   * Queues the root message (posted once) or an edit of it, and a reply after it if given. Never rejects.
+   * `known`: the incident as the caller just read it (it saves a read; the root is rendered from the store at send time anyway).
+   */
+  sync(id: string, reply?: string, known?: Incident): Promise<void>;
   /**
    * Queues a reply in the incident's thread; resolves with the outbox message id once it is in Redis.
    * A stable `dedupeId` makes it idempotent: a second reply with the same id (a retried job) is skipped.
@@ -77,10 +80,10 @@ export function createIncidentNotifier(options: IncidentNotifierOptions): Incide
   }
 
   // Callers fire and forget: failures are logged, never thrown.
-  function sync(id: string, reply?: string): Promise<void> {
+  function sync(id: string, reply?: string, known?: Incident): Promise<void> {
     return track(
       (async () => {
-        const incident = await store.get(id);
+        const incident = known?.id === id ? known : await store.get(id);
         if (incident) await enqueue(incident, true, reply);
       })().catch((err) => logger.error({ err, incidentId: id }, 'could not queue the Slack sync of an incident')),
     );
