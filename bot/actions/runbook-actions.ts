@@ -10,6 +10,7 @@ import { escapeMrkdwn } from '../../lib/slack-text';
 import { ephemeral, type CommandReply, type OpsVerb } from '../commands/types';
 import { ActionId } from '../incidents/incident-message';
 import type { Incident, IncidentStore } from '../incidents/incident-store';
+import { isOnOwnRoot } from '../incidents/root-control';
 import { ACTION_USAGE, ActionArgsError, parseRunArgs } from './action-args';
 import { FlowActionId } from './action-messages';
 import { requestIdFrom } from './action-requests';
@@ -61,7 +62,7 @@ export function createRunbookActions(options: RunbookActionsOptions) {
     if (!/^INC-\d+$/.test(value)) return refuseClick(userId, 'That button carries no incident id. Nothing ran.', { actionId });
     const incident = await store.get(value);
     const messageTs = body.container?.message_ts ?? body.message?.ts;
-    if (!incident || incident.rootTs !== messageTs || (incident.channel && incident.channel !== channelId)) {
+    if (!incident || !isOnOwnRoot(incident, body)) {
       return refuseClick(userId, `⛔ That button does not belong to ${value}'s message. Nothing ran.`, { actionId, value, channel: channelId, messageTs });
     }
     const button = incidentRunbookButtons(incident, runbooks, config).find((b) => b.actionId === actionId);

@@ -5,6 +5,7 @@ import type { AccessControl } from '../access/access-control';
 import type { OpsConfig } from '../../lib/ops-config';
 import { ActionId } from './incident-message';
 import type { Incident, IncidentStore, Priority } from './incident-store';
+import { isOnOwnRoot } from './root-control';
 import type { Actor, IncidentService } from './incident-service';
 
 export interface IncidentButtonsOptions {
@@ -43,9 +44,7 @@ export function registerIncidentButtons(app: App, options: IncidentButtonsOption
       const actor = { id: body.user.id, name: body.user.username ?? body.user.name ?? body.user.id };
       // The controls live on the incident's root message only: a value naming another incident is refused, never acted on.
       const incident = await options.store.get(id);
-      const messageTs = body.container?.message_ts ?? body.message?.ts;
-      const channelId = body.channel?.id ?? body.container?.channel_id;
-      if (incident && (incident.rootTs !== messageTs || (incident.channel !== undefined && incident.channel !== channelId))) {
+      if (incident && !isOnOwnRoot(incident, body)) {
         const message = `That control does not belong to ${id}'s message. Nothing changed.`;
         await options.onRefused?.({ userId: actor.id, incidentId: id, command: route.command, message }).catch((err) => logger.error({ err }, 'could not audit a refusal'));
         return void (await say(`⛔ ${message}`));
