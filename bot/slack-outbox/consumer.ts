@@ -130,7 +130,16 @@ export function createOutboxConsumer(deps: OutboxConsumerDeps) {
   async function start(): Promise<void> {
     if (worker) return;
     closing = false;
-    worker = new Worker(SLACK_OUTBOX_QUEUE, pump, { connection, prefix: deps.prefix, concurrency: config.concurrency });
+    worker = new Worker(SLACK_OUTBOX_QUEUE, pump, {
+      connection,
+      prefix: deps.prefix,
+      concurrency: config.concurrency,
+      // A pump that stalls (a blocked event loop) and runs twice is safe: each write leases its lane in the pick
+      // script, so two runs never send the same write; hence several stalls are allowed before BullMQ gives up.
+      lockDuration: config.pumpLockMs,
+      stalledInterval: config.pumpStallCheckMs,
+      maxStalledCount: 5,
+    });
     worker.on('error', (err) => logger.error({ err }, 'slack outbox worker error'));
     worker.on('failed', (job, err) => logger.error({ err, jobId: job?.id }, 'slack outbox pump failed'));
     const channels = await sweep();
