@@ -16,6 +16,7 @@ import { listen, type RunningServer } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { createMetricsRegistry, metricsHandler, type Registry } from '../lib/metrics';
 import { createAlertIntake } from './alerts/alert-intake';
+import { createIncidentOpener } from './alerts/incident-opener';
 import { loadOpsConfig, type OpsConfig } from '../lib/ops-config';
 import { ConfigError } from '../lib/errors';
 import { loadRunbooks, runbookConfigProblems, RUNBOOKS_DIR } from '../lib/runbook';
@@ -101,7 +102,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     ...(socketMode ? { socketMode: true, appToken: env.SLACK_APP_TOKEN, signingSecret: env.SLACK_SIGNING_SECRET } : { receiver }),
   });
 
-  const store = createIncidentStore({ redis, prefix: env.REDIS_PREFIX });
+  const store = createIncidentStore({ redis, prefix: env.REDIS_PREFIX, ...(env.OPENING_LEASE_MS ? { openingLeaseMs: env.OPENING_LEASE_MS } : {}) });
   const metrics = createBotMetrics(registry, () => store.openSummary());
   const channelDirectory = createChannelDirectory(redis, env.REDIS_PREFIX);
   const resolveChannel = createChannelResolver(app.client, channelDirectory);
@@ -184,18 +185,18 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     logger,
   });
   remediation.register(app);
-  const intake = createAlertIntake({
+  // A new incident's opening runs after the webhook has answered (the ingest records it as owed; see the opener).
+  const opener = createIncidentOpener({
+    redis,
     store,
     notifier,
-    config,
     logger,
     metrics,
-    runbookPriority: (alertname) => runbooks.get(alertname)?.priority,
-    grafanaUrl: env.GRAFANA_URL,
-    onOpened: async (id, opening) => {
-      // Escalation and the runbook side are independent: planned at once (the webhook waits for the slower one).
-      // Diagnostics before remediation (their results are the first replies); they must never fail the webhook.
-      // All of them take the incident the ingest returned instead of reading it again.
+    registry,
+    open: async (id, opening) => {
+      // Escalation and the runbook side are independent: planned at once.
+      // Diagnostics before remediation (their results are the first replies); a diagnostics failure is logged, and
+      // does not hold back the rest. All of them take the incident the opener read instead of reading it again.
       const [planned, runbook] = await Promise.allSettled([
         escalation?.opened(id, opening.incident),
         diagnostics
@@ -206,6 +207,16 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
       if (planned.status === 'rejected') throw planned.reason;
       if (runbook.status === 'rejected') throw runbook.reason;
     },
+  });
+  const intake = createAlertIntake({
+    store,
+    notifier,
+    config,
+    logger,
+    metrics,
+    runbookPriority: (alertname) => runbooks.get(alertname)?.priority,
+    grafanaUrl: env.GRAFANA_URL,
+    opener,
     onResolved: escalation && ((id) => escalation.resolved(id)),
     watchdogAlertname: config.heartbeats.watchdog.alertname,
     onWatchdog: () => heartbeats.beat(ALERTMANAGER_HEARTBEAT),
@@ -321,6 +332,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     calendars.start();
     const pending = await intake.reconcile();
     if (pending) logger.info({ pending }, 'reposting incidents whose root message never reached Slack');
+    await opener.start();
     return http;
   }
 
@@ -331,6 +343,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await heartbeats.stop();
     await handoffs.stop();
     calendars.stop();
+    await opener.stop();
     await escalation?.stop();
     await notifier.drain();
     await outbox.close();
@@ -339,7 +352,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     await routineQueue.close();
   }
 
-  return { app, web, config, store, incidents, commands, escalation, intake, heartbeats, calendars, notifier, outbox, actions, actionService, postmortems, notes, audit, queue, access, retention, registry, start, stop };
+  return { app, web, config, store, incidents, commands, escalation, intake, opener, heartbeats, calendars, notifier, outbox, actions, actionService, postmortems, notes, audit, queue, access, retention, registry, start, stop };
 }
 
 

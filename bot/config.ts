@@ -26,6 +26,11 @@ export const BotEnvSchema = z.object({
    */
   RUNBOOK_JOB_ATTEMPTS: positiveInt(5).pipe(z.number().max(20, 'at most 20')).optional(),
   RUNBOOK_JOB_BACKOFF_MS: positiveInt(2000).optional(),
+  /**
+   * A new incident's opening (root, escalation plan, diagnostics) belongs to the replica that stored it for this
+   * long; if that replica dies first, another takes it over after this (bot/alerts/incident-opener.ts).
+   */
+  OPENING_LEASE_MS: positiveInt(15000).pipe(z.number().min(1000, 'at least 1000').max(300_000, 'at most 300000')).optional(),
 });
 
 export type BotEnv = z.output<typeof BotEnvSchema>;

@@ -1,7 +1,8 @@
 import type { Logger } from '../../lib/logger';
 import type { AlertmanagerWebhook } from './alertmanager-payload';
 import type { IncidentNotifier } from '../incidents/incident-notifier';
-import type { Incident, IncidentStore, IngestResult, NewIncidentMeta, Priority } from '../incidents/incident-store';
+import type { IncidentStore, IngestResult, NewIncidentMeta, Priority } from '../incidents/incident-store';
+import type { IncidentOpener } from './incident-opener';
 import type { BotMetrics } from '../metrics';
 import { routeIncident } from '../../lib/ops-config-routing';
 import type { OpsConfig } from '../../lib/ops-config';
@@ -19,10 +20,11 @@ export interface AlertIntakeOptions {
   /** The runbook's default priority for an alert name, used when labels say nothing. */
   runbookPriority?: (alertname: string) => Priority | undefined;
   /**
-   * Called when a notification opens a new incident (escalation starts here), and again by later deliveries
-   * until it succeeds once: it must be idempotent.
+   * Runs a new incident's opening (root message, escalation, diagnostics) after the delivery is answered; the
+   * ingest has already recorded it as owed (see incident-opener.ts). Without one, the intake queues the root
+   * message itself and nothing else happens on opening.
    */
-  onOpened?: (incidentId: string, opening: OpeningContext) => Promise<void>;
+  opener?: Pick<IncidentOpener, 'opened'>;
   /** Called once when Alertmanager resolves an incident. */
   onResolved?: (incidentId: string) => Promise<void>;
   /**
@@ -31,17 +33,6 @@ export interface AlertIntakeOptions {
    */
   watchdogAlertname?: string;
   onWatchdog?: () => Promise<unknown>;
-}
-
-/** What the intake hands `onOpened`, so the hook needs no read of its own. */
-export interface OpeningContext {
-  /** The incident as the ingest left it (read in the same script). */
-  incident: Incident;
-  /**
-   * Resolves once the intake has queued the incident's root message in the outbox (never rejects): the hook's
-   * own replies (diagnostics) wait for it, so they land in the thread after the root.
-   */
-  rootQueued: Promise<void>;
 }
 
 /** A reply lists this many alert changes; a storm of changes is summarised after them. */
@@ -115,23 +106,14 @@ export function createAlertIntake(options: AlertIntakeOptions) {
       return result;
     }
     if (result.created) metrics.incidentsOpened.inc({ priority: decision.priority });
-    // The steps after the ingest are idempotent and re-run by every delivery until recorded done: when one
-    // fails, the webhook answers 503, and Alertmanager's retry (which finds the incident already open) completes them.
     // The ingest recorded the group labels and read the incident back in the same step.
-    let incident = result.incident ?? (await store.get(result.incidentId));
-    // The root is queued once per delivery: before the open hook runs (so its replies follow it) and not again after.
-    let rootQueued: Promise<void> | undefined;
-    if (incident && incident.state !== 'resolved' && !incident.openHandled) {
-      rootQueued = notifier.sync(result.incidentId, undefined, incident);
-      try {
-        await options.onOpened?.(result.incidentId, { incident, rootQueued });
-      } catch (err) {
-        // The webhook answers 503 and Alertmanager's retry runs it again.
-        metrics.escalationHookFailures.inc({ hook: 'opened' });
-        throw err;
-      }
-      await store.markOpenHandled(result.incidentId);
-      incident = { ...incident, openHandled: true };
+    const incident = result.incident ?? (await store.get(result.incidentId));
+    // A new incident's opening runs after the answer: the ingest recorded it as owed, atomically with the incident,
+    // and the opener (or another replica, if this one dies first) completes it.
+    const opening = result.created && !result.resolvedNow;
+    if (opening) {
+      if (options.opener) options.opener.opened(result.incidentId, decision.priority);
+      else void notifier.sync(result.incidentId, undefined, incident);
     }
     if (result.resolvedNow && incident) {
       metrics.incidentsResolved.inc({ priority: incident.priority, by: 'alertmanager' });
@@ -142,7 +124,7 @@ export function createAlertIntake(options: AlertIntakeOptions) {
     // unless the root message never made it to Slack (then this is the retry).
     if (result.changed || !incident?.rootTs) {
       const reply = result.created ? undefined : describeTransitions(result) || undefined;
-      if (reply || !rootQueued) void notifier.sync(result.incidentId, reply, incident);
+      if (!opening) void notifier.sync(result.incidentId, reply, incident);
     }
     // A repeat that changed nothing (Alertmanager resends every group_interval) is debug: at info, a storm of
     // resends would be a log line each, for nothing a person needs.
@@ -152,12 +134,17 @@ export function createAlertIntake(options: AlertIntakeOptions) {
     return result;
   }
 
-  /** At start: any open incident whose root message never reached Slack gets it now. */
+  /**
+   * At start: any open incident whose root message never reached Slack gets it now, and one whose opening never
+   * completed (stored by a version before the openings set) is owed it.
+   */
   async function reconcile(): Promise<number> {
     let n = 0;
     for (const id of await store.openIds()) {
       const incident = await store.get(id);
-      if (incident && !incident.rootTs) {
+      if (!incident) continue;
+      if (!incident.openHandled && options.opener) await store.oweOpening(id);
+      else if (!incident.rootTs) {
         void notifier.sync(id);
         n += 1;
       }

@@ -87,8 +87,9 @@ export type NewIncidentMeta = Pick<
  * what its notification carries, not what the group ever saw.
  */
 const INGEST_LUA = `
-local openKey, seqKey, openSet, allZset, seenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local openKey, seqKey, openSet, allZset, seenKey, openings = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local prefix, now, nowMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local openingLeaseMs = tonumber(ARGV[10])
 local seenTtl, seenMax, seenKeepMs = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local groupLabels = ARGV[9]
 local okMeta, meta = pcall(cjson.decode, ARGV[4])
@@ -158,6 +159,8 @@ if not id then
     'grafanaUrl', meta.grafanaUrl or '')
   redis.call('SADD', openSet, id)
   redis.call('ZADD', allZset, nowMs, id)
+  -- Its opening (root, escalation, diagnostics) is owed from now on; the caller holds the lease and runs it.
+  redis.call('ZADD', openings, nowMs + openingLeaseMs, id)
   redis.call('XADD', k .. ':timeline', '*', 'type', 'opened', 'at', now, 'by', 'alertmanager',
     'priority', meta.priority, 'rule', meta.priorityRule)
   created = 1
@@ -229,6 +232,12 @@ if #transitions > 0 then t = cjson.encode(transitions) end
 return {id, created, changed, resolvedNow, t, redis.call('HGETALL', k)}
 `;
 const INGEST_LUA_SCRIPT = redisScript(INGEST_LUA);
+
+/**
+ * The lease the ingest gives a new incident's opening: the replica that stored it runs it at once; if that
+ * replica dies, another takes it after this long (alerts/incident-opener.ts).
+ */
+export const OPENING_LEASE_MS = 15_000;
 
 /** How long a group remembers its alerts after its last notification (stale-notification checks). */
 const SEEN_TTL_S = 7 * 86_400;
@@ -331,15 +340,19 @@ export interface IncidentStoreOptions {
   redis: Redis;
   /** Key namespace (REDIS_PREFIX). */
   prefix: string;
+  /** The lease a new incident's opening gets from the ingest (OPENING_LEASE_MS). @defaultValue 15000 */
+  openingLeaseMs?: number;
 }
 
 /** Incidents in Redis: one hash each, alerts by fingerprint, an append-only timeline stream. */
-export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
+export function createIncidentStore({ redis, prefix, openingLeaseMs = OPENING_LEASE_MS }: IncidentStoreOptions) {
   const base = `${prefix}:inc:`;
   const keys = {
     seq: `${base}seq`,
     open: `${base}open`,
     all: `${base}all`,
+    /** New incidents whose opening has not completed: id -> when it may be taken (ms; see alerts/incident-opener.ts). */
+    openings: `${base}openings`,
     openEpisode: (receiver: string, groupKey: string) =>
       `${base}episode:${crypto.createHash('sha256').update(`${receiver}\u0000${groupKey}`).digest('hex')}`,
     incident: (id: string) => `${base}${id}`,
@@ -376,12 +389,13 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     const episode = keys.openEpisode(payload.receiver, payload.groupKey);
     const reply = (await INGEST_LUA_SCRIPT.run(
       redis,
-      5,
+      6,
       episode,
       keys.seq,
       keys.open,
       keys.all,
       `${episode}:seen`,
+      keys.openings,
       base,
       now.toISOString(),
       String(now.getTime()),
@@ -391,6 +405,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
       String(SEEN_MAX),
       String(SEEN_KEEP_MS),
       JSON.stringify(payload.groupLabels ?? {}),
+      String(openingLeaseMs),
     )) as [string, number, number, number, string, string[]];
     const [incidentId, created, changed, resolvedNow, transitions, flat] = reply;
     const incident = incidentId ? fromHash(pairs(flat)) : undefined;
@@ -420,9 +435,14 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     await redis.hsetnx(keys.incident(id), 'groupLabels', JSON.stringify(groupLabels));
   }
 
-  /** Records that the steps after opening ran (see the intake). */
+  /** Records that the steps after opening ran, and takes the incident out of the openings owed (one MULTI). */
   async function markOpenHandled(id: string): Promise<void> {
-    await redis.hset(keys.incident(id), 'openHandled', '1');
+    await redis.multi().hset(keys.incident(id), 'openHandled', '1').zrem(keys.openings, id).exec();
+  }
+
+  /** Puts an open incident whose opening never completed (stored before the openings set existed) in it, due now. */
+  async function oweOpening(id: string): Promise<void> {
+    await redis.zadd(keys.openings, 'NX', Date.now(), id);
   }
 
   /** The incident whose root message is `ts` in `channel`, if any. */
@@ -483,7 +503,7 @@ export function createIncidentStore({ redis, prefix }: IncidentStoreOptions) {
     return redis.smembers(keys.open);
   }
 
-  return { ingest, get, transition, alerts, setRootMessage, byRootMessage, recordGroupLabels, markOpenHandled, appendTimeline, timeline, openIds, openSummary, keys };
+  return { ingest, get, transition, alerts, setRootMessage, byRootMessage, recordGroupLabels, markOpenHandled, oweOpening, appendTimeline, timeline, openIds, openSummary, keys, openingLeaseMs };
 }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;

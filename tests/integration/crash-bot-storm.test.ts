@@ -7,8 +7,10 @@
  * at once; the poster's retries land on the new process. In the end every
  * group is one incident, shown exactly once in Slack (its own root or a line
  * of the storm digest), every fingerprint recorded in its incident, nothing
- * lost, nothing doubled. Bounded: ~50 s (a lane whose post was in flight at the
- * kill waits out the outbox's 30 s lease); processes, sandbox and prefix go in afterAll.
+ * lost, nothing doubled; every incident's opening (escalation, diagnostics) completed once, those the killed
+ * bot owed by the new one when their lease ran out. Bounded: ~20 s (the dead bot's channel pump is taken over
+ * once its 5 s lock lapses; a lane whose post was in flight at the kill waits out the outbox's 30 s lease);
+ * processes, sandbox and prefix go in afterAll.
  */
 import fs from 'node:fs';
 import { createIncidentStore } from '../../bot/incidents/incident-store';
@@ -31,7 +33,8 @@ describe('kill -9 of the bot process during an alert storm', () => {
 
   beforeAll(async () => {
     opsConfig = writeOpsConfig(prefix, () => undefined);
-    bed = await startCrashBed({ redisUrl: TEST_REDIS_URL, prefix, opsConfig });
+    // A short opening lease: openings the killed bot owed are taken over by the new one within the test's time.
+    bed = await startCrashBed({ redisUrl: TEST_REDIS_URL, prefix, opsConfig, env: { OPENING_LEASE_MS: '2000' } });
   });
 
   afterAll(async () => {
@@ -95,6 +98,14 @@ describe('kill -9 of the bot process during an alert storm', () => {
     for (const id of ids) {
       expect([id, showing(tops, id).length]).toEqual([id, 1]);
       expect((await store.get(id))!.rootTs).toBeDefined();
+    }
+    // Every opening completed (the killed bot's ones by the new bot, once its lease ran out), and no escalation
+    // step fired twice for an incident.
+    await eventually(async () => (await redis.zcard(store.keys.openings)) === 0, 30_000, 250);
+    for (const id of ids) {
+      expect([id, (await store.get(id))!.openHandled]).toEqual([id, true]);
+      const steps = (await store.timeline(id)).filter((e) => e.type === 'escalation_step').map((e) => `${e.step}/${e.round}`);
+      expect([id, steps.length]).toEqual([id, new Set(steps).size]);
     }
     // Roots and digests only: no top-level message is about no incident, none is doubled.
     const rootLike = tops.filter((m) => !m.thread_ts || m.thread_ts === m.ts);
