@@ -90,6 +90,10 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const web: Express = express();
   web.disable('x-powered-by');
   // Before Bolt's receiver: it reads the body this guard has read.
+  // The Alertmanager webhook is the busiest route: first in the stack, ahead of the Slack guard and Bolt's router
+  // (filled in below, once the intake exists).
+  const alertRoutes = express.Router();
+  web.use(alertRoutes);
   if (!socketMode) web.use('/slack/events', createSlackRequestGuard({ signingSecret: env.SLACK_SIGNING_SECRET, logger, replays: { redis, prefix: env.REDIS_PREFIX } }));
   const receiver = socketMode
     ? undefined
@@ -295,7 +299,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
     logger.error({ err }, 'bolt listener error');
   });
 
-  web.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics, storeReady: () => redis.status === 'ready' }));
+  alertRoutes.use(createAlertmanagerWebhookRouter({ token: env.ALERTMANAGER_WEBHOOK_TOKEN, intake, logger, metrics, storeReady: () => redis.status === 'ready' }));
   web.use(createRunbookRouter(runbooks, RUNBOOKS_DIR));
   web.use(postmortems.router());
   web.use(createHeartbeatRouter({ config: config.heartbeats, monitor: heartbeats, logger }));

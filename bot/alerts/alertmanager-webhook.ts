@@ -24,11 +24,17 @@ export interface AlertmanagerWebhookOptions {
 
 class StoreTimeout extends Error {}
 
+const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest();
+
 /** Compares digests so neither the content nor the length of the token leaks through timing. */
 export function tokensMatch(given: string, expected: string): boolean {
-  const a = crypto.createHash('sha256').update(given).digest();
-  const b = crypto.createHash('sha256').update(expected).digest();
-  return crypto.timingSafeEqual(a, b);
+  return crypto.timingSafeEqual(sha256(given), sha256(expected));
+}
+
+/** `tokensMatch` against one expected token whose digest is computed once (a check per delivery). */
+export function tokenMatcher(expected: string): (given: string) => boolean {
+  const digest = sha256(expected);
+  return (given) => crypto.timingSafeEqual(sha256(given), digest);
 }
 
 /**
@@ -45,10 +51,11 @@ export function createAlertmanagerWebhookRouter(options: AlertmanagerWebhookOpti
     res.status(code).json(body);
   };
 
+  const tokenMatches = tokenMatcher(options.token);
   const authenticate = (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match || !tokensMatch(match[1]!.trim(), options.token)) {
+    if (!match || !tokenMatches(match[1]!.trim())) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="alertmanager-webhook"');
       reply(res, 401, { ok: false, error: 'unauthorized', message: 'missing or invalid bearer token' });
       return;
