@@ -77,6 +77,8 @@ describe('the alert path does not depend on the bot', () => {
     expect(routesTo('alertname=OpsComponentDown', 'service=mcp-ops-bot')).toBe('ops-fallback,mcp-ops-bot');
     expect(routesTo('alertname=SlackPostsRefused', 'service=bot')).toBe('ops-fallback,mcp-ops-bot');
     expect(routesTo('alertname=SlackWritesFailing', 'service=bot')).toBe('ops-fallback,mcp-ops-bot');
+    expect(routesTo('alertname=SlackWritesBehind', 'service=bot')).toBe('ops-fallback,mcp-ops-bot');
+    expect(routesTo('alertname=IncidentOpeningsBehind', 'service=bot')).toBe('ops-fallback,mcp-ops-bot');
     expect(routesTo('alertname=HighErrorRate', 'service=mcp-financial-server')).toBe('mcp-ops-bot');
     // The committed file routes the same way.
     const committed = spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${path.join(__dirname, '../../monitoring/alertmanager.yml')}`, 'alertname=Watchdog'], { encoding: 'utf8' });

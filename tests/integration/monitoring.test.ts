@@ -282,6 +282,7 @@ describe('the seed’s PromQL', () => {
         'slack_outbox_refused_total',
         'slack_api_calls_total',
         'slack_outbox_depth',
+        'incident_openings_waiting',
       ]),
     );
     const missing = [...referenced].filter((n) => !exported.has(n)).sort();

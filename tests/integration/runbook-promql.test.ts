@@ -8,12 +8,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { createIncidentOpener } from '../../bot/alerts/incident-opener';
+import type { IncidentNotifier } from '../../bot/incidents/incident-notifier';
+import { createIncidentStore } from '../../bot/incidents/incident-store';
 import { createBotMetrics } from '../../bot/metrics';
 import { createOutboxMetrics } from '../../bot/slack-outbox/metrics';
+import { silentLogger } from '../../lib/logger';
 import { createMetricsRegistry, type Registry } from '../../lib/metrics';
+import type { Redis } from '../../lib/redis';
 import { loadRunbooks } from '../../lib/runbook';
 import { createServerMetrics } from '../../server/metrics';
 import { createWorkerMetrics } from '../../workers/metrics';
+import { testPrefix, testRedis } from '../helpers/redis';
 
 const runbooks = loadRunbooks();
 const queries = [...runbooks.values()].flatMap((r) => r.diagnostics.flatMap((d) => (d.promql ? [{ alert: r.alert, name: d.name, promql: d.promql }] : [])));
@@ -42,14 +48,27 @@ function metricNamesIn(expr: string): string[] {
   return [...names];
 }
 
-/** What the server, bot (its outbox included) and workers registries expose, histogram series included, plus Prometheus's own series. */
-async function exportedSeries(): Promise<Set<string>> {
+/**
+ * What the server, bot (its outbox and incident opener included) and workers registries expose, histogram series
+ * included, plus Prometheus's own series. The opener's gauge reads its Redis set (empty under a fresh prefix) at scrape
+ * time; the opener is never started, so it opens nothing and never calls its notifier.
+ */
+async function exportedSeries(redis: Redis): Promise<Set<string>> {
   const registries: Registry[] = [];
   const server = createMetricsRegistry({ service: 'mcp-financial-server' });
   createServerMetrics(server, { breakers: () => [] });
   const bot = createMetricsRegistry({ service: 'bot' });
-  createBotMetrics(bot);
+  const botMetrics = createBotMetrics(bot);
   createOutboxMetrics(bot, async () => 0);
+  createIncidentOpener({
+    redis,
+    store: createIncidentStore({ redis, prefix: testPrefix('runbook-promql') }),
+    notifier: {} as IncidentNotifier,
+    logger: silentLogger(),
+    metrics: botMetrics,
+    registry: bot,
+    open: async () => undefined,
+  });
   const workers = createMetricsRegistry({ service: 'workers' });
   createWorkerMetrics(workers);
   registries.push(server, bot, workers);
@@ -66,11 +85,14 @@ async function exportedSeries(): Promise<Set<string>> {
 
 describe('runbook PromQL', () => {
   let tmp: string;
+  let redis: Redis;
   beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-promql-'));
+    redis = testRedis();
   });
-  afterAll(() => {
+  afterAll(async () => {
     fs.rmSync(tmp, { recursive: true, force: true });
+    await redis.quit();
   });
 
   it('finds the queries (most diagnostics are PromQL)', () => {
@@ -91,8 +113,9 @@ describe('runbook PromQL', () => {
   });
 
   it('every series a query reads is one our processes export', async () => {
-    const exported = await exportedSeries();
+    const exported = await exportedSeries(redis);
     expect(exported.has('mcp_request_duration_seconds_bucket')).toBe(true);
+    expect(exported.has('incident_openings_waiting')).toBe(true);
     const missing = queries.flatMap((q) => metricNamesIn(q.promql).filter((n) => !exported.has(n)).map((n) => `${q.alert}.${q.name}: ${n}`));
     expect(missing).toEqual([]);
   });

@@ -49,7 +49,7 @@ describe('runbooks and alert rules', () => {
         'HighResponseTime', 'JWTValidationFailures', 'MemoryExhaustionForecast', 'OpsComponentDown', 'RequestRateAboveBaseline',
         'ResponseTimeScalingThreshold', 'ServiceDown', 'SuspiciousRequestPatterns',
         // The alert path's own.
-        'SlackPostsRefused', 'SlackWritesFailing', 'Watchdog',
+        'SlackPostsRefused', 'SlackWritesFailing', 'SlackWritesBehind', 'IncidentOpeningsBehind', 'Watchdog',
       ].sort(),
     );
   });
