@@ -98,7 +98,8 @@ export function createIncidentOpener(options: IncidentOpenerOptions) {
       help: 'New incidents whose opening (root message, escalation plan, diagnostics) has not completed yet, read from Redis at scrape time.',
       registers: [options.registry],
       async collect() {
-        this.set(await redis.zcard(key));
+        // Redis away: NaN for this series, the rest of /metrics still answers (as the outbox depth does).
+        this.set(await redis.zcard(key).catch(() => Number.NaN));
       },
     });
   }
