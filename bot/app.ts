@@ -54,6 +54,7 @@ import { createOverrideStore } from './oncall/oncall-overrides';
 import { createUserResolver } from './escalation/targets';
 import { createExternalCalendarSync } from './calendars/external-calendar';
 import { createOutboxWebClient, createSlackOutbox, type SlackOutboxConfigInput } from './slack-outbox';
+import { createStoppableSlackClient } from './slack-web-client';
 
 export interface BotDeps {
   redis: Redis;
@@ -94,11 +95,13 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const receiver = socketMode
     ? undefined
     : new ExpressReceiver({ signingSecret: env.SLACK_SIGNING_SECRET, endpoints: '/slack/events', app: web });
+  // Bolt's client (and the per-request ones it makes from the same options): stop() ends their retries.
+  const slackClient = createStoppableSlackClient(env.SLACK_API_URL);
   const app = new App({
     token: env.SLACK_BOT_TOKEN,
     tokenVerificationEnabled: false,
     logLevel: LogLevel.WARN,
-    clientOptions: env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : undefined,
+    clientOptions: slackClient.options,
     ...(socketMode ? { socketMode: true, appToken: env.SLACK_APP_TOKEN, signingSecret: env.SLACK_SIGNING_SECRET } : { receiver }),
   });
 
@@ -339,6 +342,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   async function stop(): Promise<void> {
     if (socketMode) await app.stop().catch(() => undefined);
     await http?.close();
+    // Before the parts below wait on their work: a Slack call still retrying (channel ids at start, a user
+    // group lookup) would hold them for minutes. Openings it breaks are retried by the next replica or start.
+    slackClient.stop();
     await retention.stop();
     await heartbeats.stop();
     await handoffs.stop();
