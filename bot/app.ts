@@ -134,11 +134,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   });
   const access = createAccessControl({ config, client: app.client, resolveChannel, logger });
   const audit = createAuditLog({ redis, prefix: env.REDIS_PREFIX, ...(deps.now ? { now: deps.now } : {}) });
-  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
-    connection: redis,
-    prefix: env.REDIS_PREFIX,
-    defaultJobOptions: { attempts: env.RUNBOOK_JOB_ATTEMPTS ?? 5, backoff: { type: 'exponential', delay: env.RUNBOOK_JOB_BACKOFF_MS ?? 2000 }, ...RUNBOOK_JOB_RETENTION },
-  });
+  // Runbook actions and automatic remediations ride out an outage within the same configured bound, and are kept alike.
+  const runbookJobOptions = { attempts: env.RUNBOOK_JOB_ATTEMPTS ?? 5, backoff: { type: 'exponential', delay: env.RUNBOOK_JOB_BACKOFF_MS ?? 2000 }, ...RUNBOOK_JOB_RETENTION };
+  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, { connection: redis, prefix: env.REDIS_PREFIX, defaultJobOptions: runbookJobOptions });
   const actionService = createActionService({
     access,
     requests: createActionRequestStore({ redis, prefix: env.REDIS_PREFIX }),
@@ -174,7 +172,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
           registry,
           checkSnoozeEnd: silences && ((id) => checkSnoozeEnd!(id)),
         });
-  const remediationQueue = new Queue<RemediationJob>(QueueName.Remediations, { connection: redis, prefix: env.REDIS_PREFIX });
+  const remediationQueue = new Queue<RemediationJob>(QueueName.Remediations, { connection: redis, prefix: env.REDIS_PREFIX, defaultJobOptions: runbookJobOptions });
   const remediation = createRemediation({
     config,
     runbooks,
