@@ -54,6 +54,7 @@ import { createOverrideStore } from './oncall/oncall-overrides';
 import { createUserResolver } from './escalation/targets';
 import { createExternalCalendarSync } from './calendars/external-calendar';
 import { createOutboxWebClient, createSlackOutbox, type SlackOutboxConfigInput } from './slack-outbox';
+import { createStoppableSlackClient } from './slack-web-client';
 
 export interface BotDeps {
   redis: Redis;
@@ -98,11 +99,13 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const receiver = socketMode
     ? undefined
     : new ExpressReceiver({ signingSecret: env.SLACK_SIGNING_SECRET, endpoints: '/slack/events', app: web });
+  // Bolt's client (and the per-request ones it makes from the same options): stop() ends their retries.
+  const slackClient = createStoppableSlackClient(env.SLACK_API_URL);
   const app = new App({
     token: env.SLACK_BOT_TOKEN,
     tokenVerificationEnabled: false,
     logLevel: LogLevel.WARN,
-    clientOptions: env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : undefined,
+    clientOptions: slackClient.options,
     ...(socketMode ? { socketMode: true, appToken: env.SLACK_APP_TOKEN, signingSecret: env.SLACK_SIGNING_SECRET } : { receiver }),
   });
 
@@ -135,11 +138,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   });
   const access = createAccessControl({ config, client: app.client, resolveChannel, logger });
   const audit = createAuditLog({ redis, prefix: env.REDIS_PREFIX, ...(deps.now ? { now: deps.now } : {}) });
-  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, {
-    connection: redis,
-    prefix: env.REDIS_PREFIX,
-    defaultJobOptions: { attempts: env.RUNBOOK_JOB_ATTEMPTS ?? 5, backoff: { type: 'exponential', delay: env.RUNBOOK_JOB_BACKOFF_MS ?? 2000 }, ...RUNBOOK_JOB_RETENTION },
-  });
+  // Runbook actions and automatic remediations ride out an outage within the same configured bound, and are kept alike.
+  const runbookJobOptions = { attempts: env.RUNBOOK_JOB_ATTEMPTS ?? 5, backoff: { type: 'exponential', delay: env.RUNBOOK_JOB_BACKOFF_MS ?? 2000 }, ...RUNBOOK_JOB_RETENTION };
+  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, { connection: redis, prefix: env.REDIS_PREFIX, defaultJobOptions: runbookJobOptions });
   const actionService = createActionService({
     access,
     requests: createActionRequestStore({ redis, prefix: env.REDIS_PREFIX }),
@@ -175,7 +176,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
           registry,
           checkSnoozeEnd: silences && ((id) => checkSnoozeEnd!(id)),
         });
-  const remediationQueue = new Queue<RemediationJob>(QueueName.Remediations, { connection: redis, prefix: env.REDIS_PREFIX });
+  const remediationQueue = new Queue<RemediationJob>(QueueName.Remediations, { connection: redis, prefix: env.REDIS_PREFIX, defaultJobOptions: runbookJobOptions });
   const remediation = createRemediation({
     config,
     runbooks,
@@ -343,6 +344,9 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   async function stop(): Promise<void> {
     if (socketMode) await app.stop().catch(() => undefined);
     await http?.close();
+    // Before the parts below wait on their work: a Slack call still retrying (channel ids at start, a user
+    // group lookup) would hold them for minutes. Openings it breaks are retried by the next replica or start.
+    slackClient.stop();
     await retention.stop();
     await heartbeats.stop();
     await handoffs.stop();

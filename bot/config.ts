@@ -21,7 +21,7 @@ export const BotEnvSchema = z.object({
   BOT_API_TOKEN: secret().optional(),
   ESCALATION_TIME_SCALE: positiveNumber(1),
   /**
-   * How long a runbook job rides out an unreachable MCP server or platform: attempts, with
+   * How long a runbook job (and an automatic remediation) rides out an unreachable MCP server or platform: attempts, with
    * exponential backoff from RUNBOOK_JOB_BACKOFF_MS (defaults: 5 attempts over 2+4+8+16 = 30 s).
    */
   RUNBOOK_JOB_ATTEMPTS: positiveInt(5).pipe(z.number().max(20, 'at most 20')).optional(),

@@ -7,11 +7,10 @@
  * another file. Faults are cleared on success, failure, timeout and Ctrl-C.
  * The DR drill and its validation live in scripts/drill/recovery.ts.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { acknowledge, acknowledgedBy, answers, findRoot, postWebhook, stackUrls, until, waitResolved, type StackEnv } from './drill/incident';
-import { runDisasterRecovery, runValidateRecovery, type DrillReport } from './drill/recovery';
+import { acknowledge, acknowledgedBy, findRoot, postWebhook, stackUrls, until, waitResolved, type StackEnv } from './drill/incident';
+import { runDisasterRecovery, runValidateRecovery, startDrill, type DrillReport } from './drill/recovery';
 import { buildLocalEnv } from './local-env';
 
 export type { DrillReport, ValidationReport } from './drill/recovery';
@@ -267,21 +266,7 @@ export async function runDrill(scenario: Scenario, env: StackEnv, args: DrillArg
   const { slack, bot } = stackUrls(env);
   const backends = { accounts: env.ACCOUNT_SERVICE_URL! };
   const promUrl = env.PROMETHEUS_URL;
-  const usePrometheus = !args.direct && scenario.prometheusSeesIt && promUrl !== undefined && (await answers(`${promUrl}/-/ready`));
-  const report: DrillReport = {
-    scenario: scenario.name,
-    alert: scenario.alert,
-    path: usePrometheus ? 'prometheus' : 'direct-webhook',
-    alertFired: false,
-    threadPosted: false,
-    acknowledged: false,
-    resolved: false,
-    faultsCleared: scenario.fault === undefined,
-    steps: [],
-  };
-  const t0 = Date.now();
-  const deadline = t0 + args.timeoutMs;
-  const step = (line: string) => report.steps.push(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
+  const { report, usePrometheus, t0, deadline, step, fingerprint, startsAt } = await startDrill(scenario, env, { ...args, prometheusSeesIt: scenario.prometheusSeesIt }, { faultsCleared: scenario.fault === undefined });
   const clearFault = async () => {
     if (!scenario.fault) return;
     const res = await fetch(`${backends[scenario.fault.service]}/_sandbox/faults`, { method: 'DELETE' }).catch(() => undefined);
@@ -291,8 +276,6 @@ export async function runDrill(scenario: Scenario, env: StackEnv, args: DrillArg
   const onSignal = () => void clearFault().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const fingerprint = crypto.randomBytes(8).toString('hex');
-  const startsAt = new Date().toISOString();
   const webhook = (status: 'firing' | 'resolved') => postWebhook(bot, env.ALERTMANAGER_WEBHOOK_TOKEN!, scenario, fingerprint, startsAt, status);
   const sinceTs = (t0 / 1000 - 1).toFixed(6);
   try {

@@ -123,8 +123,8 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
     list_blocked_ips: runListBlockedIps,
   };
 
-  async function post(job: RunbookActionJob, suffix: string, text: string): Promise<string> {
-    return slack.reply({ lane: job.incidentId, channel: job.reply.channel, threadTs: job.reply.threadTs, text, id: `${job.requestId}-${suffix}` });
+  async function post(job: RunbookActionJob, suffix: string, text: string, id = `${job.requestId}-${suffix}`): Promise<string> {
+    return slack.reply({ lane: job.incidentId, channel: job.reply.channel, threadTs: job.reply.threadTs, text, id });
   }
 
   async function finish(job: RunbookActionJob, outcome: { ok: boolean; summary: string; audit?: Record<string, unknown> }): Promise<void> {
@@ -171,9 +171,9 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
         ...(options.announceChannel ? { announce: { channel: options.announceChannel, outbox: slack } } : {}),
       };
       const outcome = await withBudget(handlers[data.action](data, deps), budget, data.action);
-      await post(data, 'result', replyText(outcome));
+      await post(data, 'result', replyText(outcome), outcome.replyId);
       await finish(data, outcome);
-      metrics.jobs.inc({ action: data.action, outcome: outcome.ok ? 'success' : 'failure' });
+      metrics.jobs.inc({ action: data.action, outcome: outcome.skipped ? 'skipped' : outcome.ok ? 'success' : 'failure' });
       return { ok: outcome.ok, summary: outcome.summary };
     } finally {
       stop();

@@ -23,6 +23,7 @@ export interface RemediationOptions {
   store: IncidentStore;
   redis: Redis;
   prefix: string;
+  /** Its default job options bound the attempts and keep finished jobs (bot/app.ts: the runbook queue's). */
   remediations: Queue<RemediationJob>;
   actions: Queue<RunbookActionJob>;
   resolveChannel: (name: string) => Promise<string>;
@@ -62,7 +63,8 @@ export function createRemediation(options: RemediationOptions) {
           maxPerHour: config.remediation.max_per_hour,
           requestedAt: new Date().toISOString(),
         },
-        { jobId: requestId, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 1000 },
+        // Attempts, backoff and retention: the queue's defaults (the runbook jobs' RUNBOOK_JOB_ATTEMPTS / _BACKOFF_MS).
+        { jobId: requestId },
       );
     } catch (err) {
       logger.error({ err, incidentId }, 'could not queue the automatic remediation');

@@ -94,6 +94,35 @@ export interface RecoveryOptions {
 
 const LIST_CAP = 50;
 
+/**
+ * How every drill that raises an alert starts: the alert's path (real Prometheus when the drill may use it, it
+ * runs and it can see the fault; else the drill's own webhook), a report in which nothing has happened yet, the
+ * clock and deadline, `step` (a line stamped with the seconds since the start) and the alert's identity.
+ */
+export async function startDrill(
+  spec: AlertSpec,
+  env: StackEnv,
+  opts: { timeoutMs: number; direct: boolean; prometheusSeesIt: boolean },
+  initial: Pick<DrillReport, 'faultsCleared' | 'recovery'>,
+) {
+  const prometheus = stackUrls(env).prometheus;
+  const usePrometheus = !opts.direct && opts.prometheusSeesIt && prometheus !== undefined && (await answers(`${prometheus}/-/ready`));
+  const report: DrillReport = {
+    scenario: spec.name,
+    alert: spec.alert,
+    path: usePrometheus ? 'prometheus' : 'direct-webhook',
+    alertFired: false,
+    threadPosted: false,
+    acknowledged: false,
+    resolved: false,
+    ...initial,
+    steps: [],
+  };
+  const t0 = Date.now();
+  const step = (line: string) => void report.steps.push(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
+  return { report, usePrometheus, t0, deadline: t0 + opts.timeoutMs, step, fingerprint: crypto.randomBytes(8).toString('hex'), startsAt: new Date().toISOString() };
+}
+
 function mcpFor(env: StackEnv, scope: string) {
   if (!env.JWT_SECRET || env.JWT_SECRET.length < 16) {
     throw new Error('JWT_SECRET unknown: the drill mints its MCP tokens from it (npm start writes it to .tmp/local.env; or set it)');
@@ -254,26 +283,9 @@ async function portRefuses(url: string): Promise<boolean> {
 
 export async function runDisasterRecovery(spec: AlertSpec, env: StackEnv, opts: RecoveryOptions): Promise<DrillReport> {
   const urls = stackUrls(env);
-  const usePrometheus = !opts.direct && urls.prometheus !== undefined && (await answers(`${urls.prometheus}/-/ready`));
   const recovery: RecoveryReport = { server: { stopped: false, refusedDuringOutage: false, restarted: false }, checks: [], healthOk: false };
-  const report: DrillReport = {
-    scenario: spec.name,
-    alert: spec.alert,
-    path: usePrometheus ? 'prometheus' : 'direct-webhook',
-    alertFired: false,
-    threadPosted: false,
-    acknowledged: false,
-    resolved: false,
-    faultsCleared: true,
-    recovery,
-    steps: [],
-  };
-  const t0 = Date.now();
-  const deadline = t0 + opts.timeoutMs;
-  const step = (line: string) => report.steps.push(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
+  const { report, usePrometheus, t0, deadline, step, fingerprint, startsAt } = await startDrill(spec, env, { ...opts, prometheusSeesIt: true }, { faultsCleared: true, recovery });
   const slackToken = env.SLACK_BOT_TOKEN!;
-  const fingerprint = crypto.randomBytes(8).toString('hex');
-  const startsAt = new Date().toISOString();
   let webhookFired = false;
   let restoreDir: string | undefined;
   let outageAt = 0;

@@ -7,7 +7,7 @@
  */
 import { Queue } from 'bullmq';
 import { createAuditLog } from '../../lib/audit-log';
-import { QueueName } from '../../lib/contracts';
+import { QueueName, RUNBOOK_JOB_RETENTION } from '../../lib/contracts';
 import { silentLogger } from '../../lib/logger';
 import { loadOpsConfig } from '../../lib/ops-config';
 import { createWorkersApp } from '../../workers/app';
@@ -30,7 +30,11 @@ describe('automatic remediation: block the top offender, announce with Undo, at 
   beforeAll(async () => {
     server = await startTestServer({ TRUST_PROXY: 'loopback' });
     const config = loadOpsConfig();
-    h = await startBotHarness({ deps: { escalation: false, opsConfig: { ...config, remediation: { enabled: true, max_per_hour: 1, block_ttl: '1h' } } } });
+    // Not the defaults (5, 2000): the remediation job must carry the configured bound, as runbook jobs do.
+    h = await startBotHarness({
+      env: { RUNBOOK_JOB_ATTEMPTS: '4', RUNBOOK_JOB_BACKOFF_MS: '1500' },
+      deps: { escalation: false, opsConfig: { ...config, remediation: { enabled: true, max_per_hour: 1, block_ttl: '1h' } } },
+    });
     workers = createWorkersApp(
       loadWorkersEnv({ REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: h.prefix, MCP_SERVER_URL: server.mcpUrl, WORKERS_JWT_PRIVATE_KEY: TEST_WORKER_KEYS.privateKey, WORKERS_METRICS_PORT: String(await freePort()) }),
       { logger: silentLogger() },
@@ -74,6 +78,11 @@ describe('automatic remediation: block the top offender, announce with Undo, at 
     expect(JSON.stringify(announcement.blocks)).toContain('remediation_undo');
     expect(await blockedList()).toContain(OFFENDER);
     expect(await blockedList()).not.toContain('198.51.100.20');
+    // The job rode under the runbook jobs' configured bound and retention (RUNBOOK_JOB_ATTEMPTS / _BACKOFF_MS).
+    const remediations = new Queue(QueueName.Remediations, { connection: h.redis, prefix: h.prefix });
+    const job = await remediations.getJob(`remed-${incident}`);
+    await remediations.close();
+    expect(job?.opts).toMatchObject({ attempts: 4, backoff: { type: 'exponential', delay: 1500 }, ...RUNBOOK_JOB_RETENTION });
 
     await h.sandbox.click({ user: 'carol', channel: 'ops-critical', ts: announcement.ts, action_id: 'remediation_undo', value: 'remed-' + incident });
     await eventually(async () => (await h.sandbox.ephemeral({ user: 'carol' })).find((m) => String(m.text).includes('Undoing a block needs')));

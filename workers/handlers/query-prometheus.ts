@@ -52,7 +52,21 @@ export function renderTable(rows: Array<[string, string]>): string {
 /** `query_prometheus`: the runbook's PromQL (or a person's) against PROMETHEUS_URL, answered as a short table. */
 export const runQueryPrometheus: ActionHandler = async (job, deps) => {
   const { query } = parseActionParams('query_prometheus', job.params);
-  if (!deps.prometheusUrl) return { ok: false, summary: '❌ query_prometheus needs PROMETHEUS_URL; the workers have none configured.' };
+  if (!deps.prometheusUrl) {
+    // A runbook's PromQL diagnostics without a Prometheus are not failures (nothing is down): the thread says so
+    // once per incident, however many queries the runbook has. A person who asked for a query is told plainly.
+    if (job.origin === 'diagnostics' && job.incidentId) {
+      deps.logger.info({ incidentId: job.incidentId, requestId: job.requestId }, 'PromQL diagnostic skipped: PROMETHEUS_URL is not set for the workers');
+      return {
+        ok: true,
+        skipped: true,
+        replyId: `diag-${job.incidentId}-no-prometheus`,
+        summary: `ℹ️ The runbook's PromQL diagnostics for ${job.incidentId} are skipped: Prometheus is not configured for the workers (PROMETHEUS_URL is not set).`,
+        audit: { skipped: 'PROMETHEUS_URL not set' },
+      };
+    }
+    return { ok: false, summary: '❌ query_prometheus needs PROMETHEUS_URL; the workers have none configured.' };
+  }
   const res = await axios.get(`${deps.prometheusUrl.replace(/\/$/, '')}/api/v1/query`, {
     params: { query },
     timeout: 10_000,

@@ -18,6 +18,10 @@ export interface ActionOutcome {
   body?: string;
   /** What the audit keeps of the result. */
   audit?: Record<string, unknown>;
+  /** Not run, and not a failure: the workers lack what it needs and say so (counted as `skipped`). */
+  skipped?: true;
+  /** The result reply's outbox id instead of `<requestId>-result`: results that share one are posted once. */
+  replyId?: string;
 }
 
 /** Everything a handler may use. Optional parts are optional in config: a handler that needs a missing one says so. */
