@@ -10,18 +10,23 @@
  * 2. The group resolves, delivered once with no retry (the incident is no longer open, and no delivery
  *    follows): the next bot's start queues the owed `✅ Resolved` reply, once.
  *
- * Against the intake before replies were owed (reply queued after the answer, not awaited), case 1 fails:
- * the delivery is answered 200 before the kill and the thread never gets the reply.
- * Bounded: ~40 s (three bot processes at ~10 s each under tsx); processes, gate, sandbox and prefix go in afterAll.
+ * 3. No crash, two replicas: A (through the gate) cannot get the reply into the outbox and answers 503 at its
+ *    store deadline; the retry, on B, is a repeat that queues the owed reply; A's cut connection coming back
+ *    doubles nothing.
+ *
+ * Against the intake before replies were owed (reply queued after the answer, not awaited), cases 1 and 3 fail:
+ * the thread never gets the reply after the kill, and A answers 200 with the reply not queued.
+ * Bounded: ~60 s (four bot processes at ~10 s each under tsx, a 5 s store deadline); processes, gate, sandbox
+ * and prefix go in afterAll.
  */
 import fs from 'node:fs';
 import type { AlertmanagerWebhook } from '../../bot/alerts/alertmanager-payload';
 import { createIncidentStore } from '../../bot/incidents/incident-store';
 import { closeRedis } from '../../lib/redis';
 import { firingFor, resolvedVersion } from '../helpers/fixtures';
-import { eventually } from '../helpers/ports';
 import { deletePrefix, testPrefix, testRedis, TEST_REDIS_URL } from '../helpers/redis';
-import { alertmanagerPoster, CRASH_SECRETS, sleep, startCrashBed, startRedisGate, writeOpsConfig, type CrashBed, type RedisGate } from './crash-harness';
+import { eventually, freePort } from '../helpers/ports';
+import { alertmanagerPoster, CRASH_SECRETS, sleep, spawnNode, startCrashBed, startRedisGate, waitFor200, writeOpsConfig, type CrashBed, type RedisGate } from './crash-harness';
 
 jest.setTimeout(120_000);
 
@@ -48,8 +53,8 @@ describe('kill -9 of the bot between an alert change and its thread reply', () =
   });
 
   /** One POST, no retry: a delivery Alertmanager does not send again. Its status, or the connection error. */
-  const deliverOnce = (body: AlertmanagerWebhook) =>
-    fetch(`${bed.botUrl}/alertmanager/webhook`, {
+  const deliverOnce = (body: AlertmanagerWebhook, botUrl = bed.botUrl) =>
+    fetch(`${botUrl}/alertmanager/webhook`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${CRASH_SECRETS.ALERTMANAGER_WEBHOOK_TOKEN}` },
       body: JSON.stringify(body),
@@ -112,6 +117,47 @@ describe('kill -9 of the bot between an alert change and its thread reply', () =
     expect(t.indexOf(firingReply)).toBeLessThan(t.indexOf(resolvedReply));
     // Nothing is owed any more.
     expect(await redis.exists(store.keys.repliesOwed(id))).toBe(0);
+    expect(await store.repliesOwing()).toEqual([]);
+  });
+
+  it('a change whose reply is not queued in time is answered 503; the retry, on another replica, queues it once', async () => {
+    // Replica A: the bot the first case left running, through the gate. Replica B: its own port, straight to Redis.
+    const a = bed.bots.at(-1)!;
+    expect(a.alive()).toBe(true);
+    const portB = await freePort();
+    const b = spawnNode('bot/main.ts', { ...bed.botEnv, BOT_PORT: String(portB), REDIS_URL: TEST_REDIS_URL });
+    bed.bots.push(b);
+    const urlB = `http://127.0.0.1:${portB}`;
+    await waitFor200(b, `${urlB}/health`);
+    const opened = firingFor('CrashReplyLive', { fingerprint: 'b2b2000000000001' });
+    expect(await deliverOnce(opened)).toBe(200);
+    const incident = await eventually(async () => {
+      for (const id of await store.openIds()) {
+        const i = await store.get(id);
+        if (i?.groupKey === opened.groupKey && i.rootTs) return i;
+      }
+      return undefined;
+    }, 20_000);
+    const thread = async () => (await bed.sandbox.replies(incident.channel!, incident.rootTs!)).slice(1).map((m) => m.text);
+
+    const fp = 'b2b2000000000002';
+    const grown: AlertmanagerWebhook = { ...opened, alerts: [...opened.alerts, { ...opened.alerts[0]!, fingerprint: fp }] };
+    const firingReply = `🔥 \`CrashReplyLive\` is firing (\`${fp}\`)`;
+    const held = gate.holdAt(`is firing (\`${fp}\`)`);
+    // A's reply never reaches Redis: A answers 503 at its store deadline (5 s), so Alertmanager retries.
+    expect(await deliverOnce(grown)).toBe(503);
+    await held;
+    expect((await store.repliesOwed(incident.id)).map((r) => r.seq)).toEqual([1]);
+    expect(await thread()).not.toContain(firingReply);
+    // The retry, on B: a repeat with nothing left to ingest, but the reply owed.
+    expect(await deliverOnce(grown, urlB)).toBe(200);
+    await eventually(async () => (await thread()).includes(firingReply), 20_000, 100);
+    expect(await redis.exists(store.keys.repliesOwed(incident.id))).toBe(0);
+    // A's connection comes back: what A had sent may go again, and the outbox drops it (same outbox id).
+    gate.cutHeld();
+    await waitFor200(a, `${bed.botUrl}/health`);
+    await sleep(1500);
+    expect((await thread()).filter((x) => x === firingReply)).toHaveLength(1);
     expect(await store.repliesOwing()).toEqual([]);
   });
 });

@@ -264,6 +264,8 @@ export interface RedisGate {
    * write left it. Resolves when that happens; the gate is then disarmed for other connections.
    */
   holdAt(marker: string): Promise<void>;
+  /** Cuts the connections held so far (the client reconnects, and may send what it sent before again). */
+  cutHeld(): void;
   close(): Promise<void>;
 }
 
@@ -271,19 +273,19 @@ export interface RedisGate {
 export async function startRedisGate(target: string): Promise<RedisGate> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<net.Socket>();
+  const held = new Set<net.Socket>();
   let armed: { marker: Buffer; hit: () => void } | undefined;
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(port || 6379), hostname || '127.0.0.1');
     sockets.add(client).add(upstream);
-    let held = false;
     // The last bytes of the previous chunk: a marker split across two chunks is still found.
     let tail = Buffer.alloc(0);
     client.on('data', (chunk: Buffer) => {
-      if (held) return;
+      if (held.has(client)) return;
       if (armed) {
         const seen = Buffer.concat([tail, chunk]);
         if (seen.includes(armed.marker)) {
-          held = true;
+          held.add(client);
           const { hit } = armed;
           armed = undefined;
           hit();
@@ -299,6 +301,7 @@ export async function startRedisGate(target: string): Promise<RedisGate> {
       upstream.destroy();
       sockets.delete(client);
       sockets.delete(upstream);
+      held.delete(client);
     };
     client.on('close', end).on('error', end);
     upstream.on('close', end).on('error', end);
@@ -309,6 +312,9 @@ export async function startRedisGate(target: string): Promise<RedisGate> {
     url: `redis://127.0.0.1:${own}`,
     holdAt(marker) {
       return new Promise<void>((hit) => (armed = { marker: Buffer.from(marker, 'utf8'), hit }));
+    },
+    cutHeld() {
+      for (const s of held) s.destroy();
     },
     async close() {
       for (const s of sockets) s.destroy();
