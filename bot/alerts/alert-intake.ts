@@ -1,7 +1,7 @@
 import type { Logger } from '../../lib/logger';
 import type { AlertmanagerWebhook } from './alertmanager-payload';
 import type { IncidentNotifier } from '../incidents/incident-notifier';
-import type { IncidentStore, IngestResult, NewIncidentMeta, Priority } from '../incidents/incident-store';
+import { REPLY_TRANSITIONS_KEPT, type Incident, type IncidentStore, type IngestResult, type NewIncidentMeta, type OwedReply, type Priority } from '../incidents/incident-store';
 import type { IncidentOpener } from './incident-opener';
 import type { BotMetrics } from '../metrics';
 import { routeIncident } from '../../lib/ops-config-routing';
@@ -35,19 +35,23 @@ export interface AlertIntakeOptions {
   onWatchdog?: () => Promise<unknown>;
 }
 
-/** A reply lists this many alert changes; a storm of changes is summarised after them. */
-const TRANSITIONS_SHOWN = 50;
+/** A reply lists this many alert changes (what the store keeps of a batch); a storm of changes is summarised after them. */
+const TRANSITIONS_SHOWN = REPLY_TRANSITIONS_KEPT;
 
 /** What the thread says when alerts of an open incident change. */
-function describeTransitions(result: IngestResult): string {
-  if (result.resolvedNow) return '✅ Resolved: every alert in this group is resolved (Alertmanager).';
-  const shown = result.transitions.slice(0, TRANSITIONS_SHOWN);
-  const more = result.transitions.length - shown.length;
+function describeTransitions(reply: OwedReply): string {
+  if (reply.resolvedNow) return '✅ Resolved: every alert in this group is resolved (Alertmanager).';
+  const shown = reply.transitions.slice(0, TRANSITIONS_SHOWN);
+  const more = reply.total - shown.length;
   const lines = shown
     .map((t) => (t.status === 'firing' ? `🔥 ${code(t.alertname)} is firing (${code(t.fingerprint)})` : `✅ ${code(t.alertname)} resolved (${code(t.fingerprint)})`));
   if (more > 0) lines.push(`… and ${more} more alerts changed (each one is on the incident's timeline)`);
+  if (reply.earlier > 0) lines.push(`… and ${reply.earlier} earlier alert changes whose replies could not be queued (each one is on the incident's timeline)`);
   return lines.join('\n');
 }
+
+/** The outbox id of an owed reply: stable per batch, so queuing it again (a retry, a restart) posts it once. */
+const replyId = (incidentId: string, seq: number) => `${incidentId}-alerts-${seq}`;
 
 function metaFor(payload: AlertmanagerWebhook, decision: PriorityDecision, config: OpsConfig, grafanaBase?: string): NewIncidentMeta {
   const first = payload.alerts.find((a) => a.status === 'firing') ?? payload.alerts[0]!;
@@ -102,6 +106,11 @@ export function createAlertIntake(options: AlertIntakeOptions) {
     const decision = decidePriority(labels, options.runbookPriority?.(labels.alertname ?? ''), options.config);
     const result = await store.ingest(payload, metaFor(payload, decision, options.config, options.grafanaUrl));
     if (!result.incidentId) {
+      // A retried resolve: the incident it resolved may still owe its reply (queuing it failed, or the bot died).
+      if (result.owed) {
+        const owner = await store.get(result.owed.incidentId);
+        if (owner) await queueOwed(owner, result.owed.replies);
+      }
       logger.info({ groupKey: payload.groupKey }, 'resolved notification for no open incident: nothing to do');
       return result;
     }
@@ -120,12 +129,12 @@ export function createAlertIntake(options: AlertIntakeOptions) {
       metrics.observeResolved(incident);
       await options.onResolved?.(result.incidentId);
     }
+    // The replies owed (this change's, recorded by the ingest in the same step, and any a dead bot left) are in
+    // the outbox before the answer: a failure answers 5xx, and Alertmanager's retry finds them still owed.
+    if (result.owed && incident) await queueOwed(incident, result.owed.replies);
     // Quiet by default: a repeat that changes nothing neither edits nor replies,
     // unless the root message never made it to Slack (then this is the retry).
-    if (result.changed || !incident?.rootTs) {
-      const reply = result.created ? undefined : describeTransitions(result) || undefined;
-      if (!opening) void notifier.sync(result.incidentId, reply, incident);
-    }
+    else if ((result.changed || !incident?.rootTs) && !opening) void notifier.sync(result.incidentId, undefined, incident);
     // A repeat that changed nothing (Alertmanager resends every group_interval) is debug: at info, a storm of
     // resends would be a log line each, for nothing a person needs.
     const line = { incidentId: result.incidentId, created: result.created, changed: result.changed, groupKey: payload.groupKey };
@@ -135,10 +144,34 @@ export function createAlertIntake(options: AlertIntakeOptions) {
   }
 
   /**
-   * At start: any open incident whose root message never reached Slack gets it now, and one whose opening never
-   * completed (stored by a version before the openings set) is owed it.
+   * Queues owed replies in order, each with its stable outbox id, then clears them. A crash (or a failure)
+   * before the clear leaves them owed: queued again later, the outbox drops the repeat (its `seen:` marker).
+   */
+  async function queueOwed(incident: Incident, replies: OwedReply[]): Promise<void> {
+    for (const reply of replies) await notifier.syncReply(incident, describeTransitions(reply), replyId(incident.id, reply.seq));
+    await store.clearReplies(incident.id, replies.map((r) => r.seq));
+  }
+
+  /**
+   * At start: replies owed for alert changes (a bot died between the ingest and the outbox) are queued; any
+   * open incident whose root message never reached Slack gets it now, and one whose opening never completed
+   * (stored by a version before the openings set) is owed it.
    */
   async function reconcile(): Promise<number> {
+    for (const id of await store.repliesOwing()) {
+      try {
+        const [incident, owed] = [await store.get(id), await store.repliesOwed(id)];
+        // Deleted meanwhile (retention): nothing to reply to.
+        if (!incident) await store.clearReplies(id, owed.map((r) => r.seq));
+        else if (owed.length) {
+          await queueOwed(incident, owed);
+          logger.info({ incidentId: id, replies: owed.length }, 'queued thread replies owed since before the start');
+        }
+      } catch (err) {
+        // Still owed: the next delivery for the group, or the next start, queues them.
+        logger.error({ err, incidentId: id }, 'could not queue the thread replies owed to an incident');
+      }
+    }
     let n = 0;
     for (const id of await store.openIds()) {
       const incident = await store.get(id);

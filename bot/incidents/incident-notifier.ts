@@ -28,6 +28,12 @@ export interface IncidentNotifier {
    * A stable `dedupeId` makes it idempotent: a second reply with the same id (a retried job) is skipped.
    */
   postReply(incident: Incident, text: string, dedupeId?: string): Promise<string>;
+  /**
+   * Queues an edit of the root (the incident changed) and a reply after it, idempotent by `dedupeId`; resolves
+   * once both are in Redis and rejects when they could not be queued (unlike `sync`: the caller keeps the reply
+   * owed and tries again).
+   */
+  syncReply(incident: Incident, text: string, dedupeId: string): Promise<void>;
   /** Waits (bounded) until queued writes reached Slack: graceful shutdown, tests. */
   drain(timeoutMs?: number): Promise<void>;
 }
@@ -95,10 +101,15 @@ export function createIncidentNotifier(options: IncidentNotifierOptions): Incide
     return track(enqueue(incident, false, text, dedupeId).then((id) => id ?? ''));
   }
 
+  async function syncReply(incident: Incident, text: string, dedupeId: string): Promise<void> {
+    if (!text) throw new ValidationError(`${incident.id}: empty reply`);
+    await track(enqueue(incident, true, text, dedupeId));
+  }
+
   async function drain(timeoutMs = options.drainTimeoutMs ?? 10_000): Promise<void> {
     while (pending.size) await Promise.allSettled([...pending]);
     if (!(await outbox.idle(timeoutMs))) logger.warn({ timeoutMs }, 'slack outbox still has writes queued; they stay in Redis');
   }
 
-  return { sync, postReply, drain };
+  return { sync, postReply, syncReply, drain };
 }

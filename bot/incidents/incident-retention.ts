@@ -7,7 +7,7 @@ import type { RetentionConfig } from '../../lib/ops-config-retention';
 
 /*
  * Deletes one resolved incident and everything that belongs to it, in one step, only if it is still
- * resolved since before the cutoff: its hash, alerts, timeline, index entries, Slack outbox lane (and its
+ * resolved since before the cutoff: its hash, alerts, timeline, replies owed, index entries, Slack outbox lane (and its
  * place in a storm digest, the digest itself once its last incident is gone) and escalation state.
  * Keys are built from the prefix inside, as the store's and the outbox's scripts do (single Redis node).
  * Returns 1 when deleted, 0 when kept, -1 when the record was already gone (index entry dropped).
@@ -23,8 +23,9 @@ if h[3] and h[4] then
   local rk = p .. ':inc:root:' .. h[3] .. ':' .. h[4]
   if redis.call('GET', rk) == id then redis.call('DEL', rk) end
 end
-redis.call('DEL', k, k .. ':alerts', k .. ':timeline', p .. ':esc:' .. id, p .. ':esc:' .. id .. ':jobs')
+redis.call('DEL', k, k .. ':alerts', k .. ':timeline', k .. ':replies-owed', p .. ':esc:' .. id, p .. ':esc:' .. id .. ':jobs')
 redis.call('ZREM', p .. ':inc:all', id)
+redis.call('SREM', p .. ':inc:replies-owing', id)
 local ob = p .. ':outbox:'
 local lane = ob .. 'lane:' .. id
 local digest = redis.call('HGET', lane, 'digest')

@@ -62,6 +62,26 @@ export interface IngestResult {
   transitions: Array<{ fingerprint: string; alertname: string; status: 'firing' | 'resolved' }>;
   /** The incident after this notification (read in the same atomic step); unset when incidentId is empty. */
   incident?: Incident;
+  /**
+   * Thread replies owed for alert changes, oldest first: this notification's, and any an earlier delivery
+   * recorded but never saw queued (the bot died in between). Unset when none is owed. `incidentId` is the
+   * incident they belong to: the one above, or, for a notification that finds no open incident (a retried
+   * resolve), the incident its alerts last belonged to.
+   */
+  owed?: { incidentId: string; replies: OwedReply[] };
+}
+
+/** One batch of alert changes whose thread reply is owed until the outbox has it (`clearReplies`). */
+export interface OwedReply {
+  /** Per incident, from 1: the outbox dedupe id is built from it, so queuing a batch twice posts it once. */
+  seq: number;
+  /** The first REPLY_TRANSITIONS_KEPT changes; `total` says how many there were. */
+  transitions: IngestResult['transitions'];
+  total: number;
+  /** The batch resolved the incident. */
+  resolvedNow: boolean;
+  /** Changes of older batches dropped past REPLIES_OWED_MAX, summed up here (they are on the timeline). */
+  earlier: number;
 }
 
 /** What the intake decides when a notification opens an incident. */
@@ -87,9 +107,10 @@ export type NewIncidentMeta = Pick<
  * what its notification carries, not what the group ever saw.
  */
 const INGEST_LUA = `
-local openKey, seqKey, openSet, allZset, seenKey, openings = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local openKey, seqKey, openSet, allZset, seenKey, openings, owing = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local prefix, now, nowMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local openingLeaseMs = tonumber(ARGV[10])
+local replyKept, repliesMax = tonumber(ARGV[11]), tonumber(ARGV[12])
 local seenTtl, seenMax, seenKeepMs = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local groupLabels = ARGV[9]
 local okMeta, meta = pcall(cjson.decode, ARGV[4])
@@ -112,12 +133,15 @@ if id then
 end
 local fresh = {}
 local anyFiring = false
+-- The incident the alerts last belonged to: a retried resolve finds no open incident, but may find its reply owed.
+local lastInc = ''
 for _, a in ipairs(alerts) do
   local st, sa, inc
   local p = redis.call('HGET', seenKey, a.fp)
   if p then
     st, sa, inc = string.match(p, '^(%a+)|(%-?%d+)|(.*)$')
     sa = tonumber(sa)
+    if lastInc == '' and inc and inc ~= '' then lastInc = inc end
   end
   local stale = false
   if st == 'resolved' and a.status == 'firing' and sa and a.sa <= sa then stale = true end
@@ -143,7 +167,9 @@ if not id and not anyFiring then
     redis.call('HSET', seenKey, f.a.fp, f.a.status .. '|' .. string.format('%d', f.a.sa) .. '|')
   end
   if #fresh > 0 then redis.call('EXPIRE', seenKey, seenTtl) end
-  return {'', 0, 0, 0, '[]', {}}
+  local owed = {}
+  if lastInc ~= '' then owed = redis.call('HGETALL', prefix .. lastInc .. ':replies-owed') end
+  return {'', 0, 0, 0, '[]', {}, lastInc, owed}
 end
 -- Write phase.
 local created = 0
@@ -226,12 +252,50 @@ if changed == 1 then
 end
 -- The group labels of the notification that opened it (the first writer wins; later ones are the same group).
 if groupLabels ~= '' then redis.call('HSETNX', k, 'groupLabels', groupLabels) end
+-- The thread reply for this change is owed from now on, in the same step as the change: the caller queues it
+-- and clears it, and a caller that dies in between leaves it for the next delivery or the next start.
+-- A new incident's first reply is its root message (its opening), not owed here.
+local owedKey = k .. ':replies-owed'
+if created == 0 and (#transitions > 0 or resolvedNow == 1) then
+  local seq = redis.call('HINCRBY', k, 'replySeq', 1)
+  local kept = {}
+  for i = 1, math.min(#transitions, replyKept) do kept[i] = transitions[i] end
+  -- Bounded: past repliesMax batches owed (every queuing of them failed), the oldest go; the newest counts
+  -- their changes, which stay on the timeline.
+  local earlier = 0
+  local fields = redis.call('HKEYS', owedKey)
+  if #fields >= repliesMax then
+    local seqs = {}
+    for _, f in ipairs(fields) do table.insert(seqs, tonumber(f)) end
+    table.sort(seqs)
+    for i = 1, #seqs - repliesMax + 1 do
+      local ok, b = pcall(cjson.decode, redis.call('HGET', owedKey, tostring(seqs[i])))
+      if ok and type(b) == 'table' then earlier = earlier + (tonumber(b.total) or 0) + (tonumber(b.earlier) or 0) end
+      redis.call('HDEL', owedKey, tostring(seqs[i]))
+    end
+  end
+  redis.call('HSET', owedKey, seq, cjson.encode({seq = seq, t = kept, total = #transitions, resolved = resolvedNow, earlier = earlier}))
+  redis.call('SADD', owing, id)
+end
 local t = '[]'
 if #transitions > 0 then t = cjson.encode(transitions) end
 -- The incident as it is now, so the caller needs no second round trip to read it.
-return {id, created, changed, resolvedNow, t, redis.call('HGETALL', k)}
+return {id, created, changed, resolvedNow, t, redis.call('HGETALL', k), id, redis.call('HGETALL', owedKey)}
 `;
 const INGEST_LUA_SCRIPT = redisScript(INGEST_LUA);
+
+/** Forgets the owed replies `ARGV[2..]` of incident `ARGV[1]`; the incident leaves the owing set once none is left. */
+const CLEAR_REPLIES_LUA = `
+local owedKey, owing = KEYS[1], KEYS[2]
+for i = 2, #ARGV do redis.call('HDEL', owedKey, ARGV[i]) end
+if redis.call('EXISTS', owedKey) == 0 then redis.call('SREM', owing, ARGV[1]) end
+`;
+const CLEAR_REPLIES_LUA_SCRIPT = redisScript(CLEAR_REPLIES_LUA);
+
+/** An owed reply keeps this many alert changes (the reply shows as many; the rest are on the timeline). */
+export const REPLY_TRANSITIONS_KEPT = 50;
+/** Batches owed per incident at most; past it the oldest are summed into the newest (see INGEST_LUA). */
+export const REPLIES_OWED_MAX = 20;
 
 /**
  * The lease the ingest gives a new incident's opening: the replica that stored it runs it at once; if that
@@ -300,6 +364,17 @@ function pairs(flat: string[]): Record<string, string> {
   return h;
 }
 
+/** A flat HGETALL of `inc:<id>:replies-owed` as batches, oldest first. */
+function owedReplies(flat: string[]): OwedReply[] {
+  const replies: OwedReply[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const b = JSON.parse(flat[i + 1]!) as { seq: number; t: unknown; total: number; resolved: number; earlier: number };
+    // cjson encodes an empty table as an object.
+    replies.push({ seq: Number(b.seq), transitions: Array.isArray(b.t) ? (b.t as OwedReply['transitions']) : [], total: Number(b.total) || 0, resolvedNow: b.resolved === 1, earlier: Number(b.earlier) || 0 });
+  }
+  return replies.sort((a, b) => a.seq - b.seq);
+}
+
 /** An incident's hash as an Incident; undefined when there is none. */
 function fromHash(h: Record<string, string>): Incident | undefined {
   if (!h.id) return undefined;
@@ -353,11 +428,15 @@ export function createIncidentStore({ redis, prefix, openingLeaseMs = OPENING_LE
     all: `${base}all`,
     /** New incidents whose opening has not completed: id -> when it may be taken (ms; see alerts/incident-opener.ts). */
     openings: `${base}openings`,
+    /** Incidents with thread replies owed (`repliesOwed`): what the bot's start queues. */
+    owing: `${base}replies-owing`,
     openEpisode: (receiver: string, groupKey: string) =>
       `${base}episode:${crypto.createHash('sha256').update(`${receiver}\u0000${groupKey}`).digest('hex')}`,
     incident: (id: string) => `${base}${id}`,
     timeline: (id: string) => `${base}${id}:timeline`,
     alerts: (id: string) => `${base}${id}:alerts`,
+    /** seq -> a batch of alert changes whose thread reply is not in the outbox yet. */
+    repliesOwed: (id: string) => `${base}${id}:replies-owed`,
     /** Which incident a root message belongs to (reactions and shortcuts name a message, not an incident). */
     byRoot: (channel: string, ts: string) => `${base}root:${channel}:${ts}`,
   };
@@ -389,13 +468,14 @@ export function createIncidentStore({ redis, prefix, openingLeaseMs = OPENING_LE
     const episode = keys.openEpisode(payload.receiver, payload.groupKey);
     const reply = (await INGEST_LUA_SCRIPT.run(
       redis,
-      6,
+      7,
       episode,
       keys.seq,
       keys.open,
       keys.all,
       `${episode}:seen`,
       keys.openings,
+      keys.owing,
       base,
       now.toISOString(),
       String(now.getTime()),
@@ -406,8 +486,10 @@ export function createIncidentStore({ redis, prefix, openingLeaseMs = OPENING_LE
       String(SEEN_KEEP_MS),
       JSON.stringify(payload.groupLabels ?? {}),
       String(openingLeaseMs),
-    )) as [string, number, number, number, string, string[]];
-    const [incidentId, created, changed, resolvedNow, transitions, flat] = reply;
+      String(REPLY_TRANSITIONS_KEPT),
+      String(REPLIES_OWED_MAX),
+    )) as [string, number, number, number, string, string[], string, string[]];
+    const [incidentId, created, changed, resolvedNow, transitions, flat, owedBy, owedFlat] = reply;
     const incident = incidentId ? fromHash(pairs(flat)) : undefined;
     return {
       incidentId,
@@ -416,7 +498,23 @@ export function createIncidentStore({ redis, prefix, openingLeaseMs = OPENING_LE
       resolvedNow: resolvedNow === 1,
       transitions: JSON.parse(transitions) as IngestResult['transitions'],
       ...(incident ? { incident } : {}),
+      ...(owedFlat.length ? { owed: { incidentId: owedBy, replies: owedReplies(owedFlat) } } : {}),
     };
+  }
+
+  /** The thread replies owed for an incident's alert changes, oldest first. */
+  async function repliesOwed(id: string): Promise<OwedReply[]> {
+    return owedReplies(Object.entries(await redis.hgetall(keys.repliesOwed(id))).flat());
+  }
+
+  /** Incidents with replies owed. */
+  async function repliesOwing(): Promise<string[]> {
+    return redis.smembers(keys.owing);
+  }
+
+  /** The outbox has these batches (`seq`s): they are owed no more. Batches recorded meanwhile stay. */
+  async function clearReplies(id: string, seqs: number[]): Promise<void> {
+    await CLEAR_REPLIES_LUA_SCRIPT.run(redis, 2, keys.repliesOwed(id), keys.owing, id, ...seqs.map(String));
   }
 
   async function get(id: string): Promise<Incident | undefined> {
@@ -503,7 +601,7 @@ export function createIncidentStore({ redis, prefix, openingLeaseMs = OPENING_LE
     return redis.smembers(keys.open);
   }
 
-  return { ingest, get, transition, alerts, setRootMessage, byRootMessage, recordGroupLabels, markOpenHandled, oweOpening, appendTimeline, timeline, openIds, openSummary, keys, openingLeaseMs };
+  return { ingest, get, transition, alerts, setRootMessage, byRootMessage, recordGroupLabels, markOpenHandled, oweOpening, repliesOwed, repliesOwing, clearReplies, appendTimeline, timeline, openIds, openSummary, keys, openingLeaseMs };
 }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { AlertmanagerWebhook } from '../../bot/alerts/alertmanager-payload';
@@ -251,4 +252,73 @@ export function showing(tops: SlackMessage[], id: string): SlackMessage[] {
   return tops.filter(
     (m) => (m.text.includes(`${id},`) && !m.text.startsWith('Alert storm digest')) || (m.text.startsWith('Alert storm digest') && JSON.stringify(m.blocks ?? '').includes(`*${id}*`)),
   );
+}
+
+/** A TCP proxy in front of Redis that can stop one command at the door (see `holdAt`). */
+export interface RedisGate {
+  /** `redis://127.0.0.1:<port>`: give it to the process under test as REDIS_URL. */
+  url: string;
+  /**
+   * Arms the gate: the first client bytes containing `marker` (e.g. a reply's text in the outbox's enqueue) are
+   * never forwarded, nor anything that connection sends after them, as if the process died just before the
+   * write left it. Resolves when that happens; the gate is then disarmed for other connections.
+   */
+  holdAt(marker: string): Promise<void>;
+  /** Cuts the connections held so far (the client reconnects, and may send what it sent before again). */
+  cutHeld(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a RedisGate forwarding to `target` (a redis:// URL). */
+export async function startRedisGate(target: string): Promise<RedisGate> {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<net.Socket>();
+  const held = new Set<net.Socket>();
+  let armed: { marker: Buffer; hit: () => void } | undefined;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port || 6379), hostname || '127.0.0.1');
+    sockets.add(client).add(upstream);
+    // The last bytes of the previous chunk: a marker split across two chunks is still found.
+    let tail = Buffer.alloc(0);
+    client.on('data', (chunk: Buffer) => {
+      if (held.has(client)) return;
+      if (armed) {
+        const seen = Buffer.concat([tail, chunk]);
+        if (seen.includes(armed.marker)) {
+          held.add(client);
+          const { hit } = armed;
+          armed = undefined;
+          hit();
+          return;
+        }
+        tail = seen.subarray(Math.max(0, seen.length - armed.marker.length + 1));
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+      held.delete(client);
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: own } = server.address() as net.AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${own}`,
+    holdAt(marker) {
+      return new Promise<void>((hit) => (armed = { marker: Buffer.from(marker, 'utf8'), hit }));
+    },
+    cutHeld() {
+      for (const s of held) s.destroy();
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
