@@ -114,6 +114,14 @@ export function createAlertIntake(options: AlertIntakeOptions) {
       logger.info({ groupKey: payload.groupKey }, 'resolved notification for no open incident: nothing to do');
       return result;
     }
+    if (result.quiet) {
+      // A resend that changed nothing (Alertmanager repeats every group_interval): nothing to edit or reply, unless
+      // the root message never made it to Slack (then this is its retry). Debug, not info: a storm of resends would
+      // be a log line each, for nothing a person needs.
+      if (!result.quiet.rootPosted) void notifier.sync(result.incidentId);
+      logger.debug({ incidentId: result.incidentId, groupKey: payload.groupKey }, 'alertmanager notification ingested (a repeat: nothing changed)');
+      return result;
+    }
     if (result.created) metrics.incidentsOpened.inc({ priority: decision.priority });
     // The ingest recorded the group labels and read the incident back in the same step.
     const incident = result.incident ?? (await store.get(result.incidentId));

@@ -60,8 +60,13 @@ export interface IngestResult {
   resolvedNow: boolean;
   /** Alerts whose status changed, for the thread reply. */
   transitions: Array<{ fingerprint: string; alertname: string; status: 'firing' | 'resolved' }>;
-  /** The incident after this notification (read in the same atomic step); unset when incidentId is empty. */
+  /**
+   * The incident after this notification (read in the same atomic step); unset when incidentId is empty, and for
+   * a quiet repeat (see `quiet`).
+   */
   incident?: Incident;
+  /** Set instead of `incident` for a repeat that changed nothing and owes no reply: whether its root is in Slack. */
+  quiet?: { rootPosted: boolean };
   /**
    * Thread replies owed for alert changes, oldest first: this notification's, and any an earlier delivery
    * recorded but never saw queued (the bot died in between). Unset when none is owed. `incidentId` is the
@@ -279,8 +284,13 @@ if created == 0 and (#transitions > 0 or resolvedNow == 1) then
 end
 local t = '[]'
 if #transitions > 0 then t = cjson.encode(transitions) end
--- The incident as it is now, so the caller needs no second round trip to read it.
-return {id, created, changed, resolvedNow, t, redis.call('HGETALL', k), id, redis.call('HGETALL', owedKey)}
+local owedNow = redis.call('HGETALL', owedKey)
+-- A repeat that changed nothing and owes nothing (Alertmanager's resends, the busiest case) needs only whether the
+-- root is posted; anything else gets the incident as it is now, so the caller needs no second round trip.
+if created == 0 and changed == 0 and #owedNow == 0 then
+  return {id, 0, 0, 0, '[]', {}, id, owedNow, redis.call('HGET', k, 'rootTs') or ''}
+end
+return {id, created, changed, resolvedNow, t, redis.call('HGETALL', k), id, owedNow, ''}
 `;
 const INGEST_LUA_SCRIPT = redisScript(INGEST_LUA);
 
@@ -488,9 +498,9 @@ export function createIncidentStore({ redis, prefix, openingLeaseMs = OPENING_LE
       String(openingLeaseMs),
       String(REPLY_TRANSITIONS_KEPT),
       String(REPLIES_OWED_MAX),
-    )) as [string, number, number, number, string, string[], string, string[]];
-    const [incidentId, created, changed, resolvedNow, transitions, flat, owedBy, owedFlat] = reply;
-    const incident = incidentId ? fromHash(pairs(flat)) : undefined;
+    )) as [string, number, number, number, string, string[], string, string[], string];
+    const [incidentId, created, changed, resolvedNow, transitions, flat, owedBy, owedFlat, quietRootTs] = reply;
+    const incident = incidentId && flat.length ? fromHash(pairs(flat)) : undefined;
     return {
       incidentId,
       created: created === 1,
@@ -498,6 +508,7 @@ export function createIncidentStore({ redis, prefix, openingLeaseMs = OPENING_LE
       resolvedNow: resolvedNow === 1,
       transitions: JSON.parse(transitions) as IngestResult['transitions'],
       ...(incident ? { incident } : {}),
+      ...(incidentId && !flat.length ? { quiet: { rootPosted: quietRootTs !== '' } } : {}),
       ...(owedFlat.length ? { owed: { incidentId: owedBy, replies: owedReplies(owedFlat) } } : {}),
     };
   }

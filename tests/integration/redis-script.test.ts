@@ -63,11 +63,21 @@ describe('incident store ingest returns the incident it left (real Redis)', () =
     const opened = await store.ingest(p, meta);
     expect(opened.incident).toEqual(await store.get(opened.incidentId));
     expect(opened.incident).toMatchObject({ state: 'triggered', firing: 1, groupLabels: { alertname: 'ReadBack', env: 'first' } });
+    // A repeat that changes nothing carries no copy of the incident, only whether its root is posted.
     const repeat = await store.ingest({ ...p, groupLabels: { alertname: 'ReadBack', env: 'second' } }, meta);
-    expect(repeat.incident).toEqual(await store.get(opened.incidentId));
-    expect(repeat.incident?.groupLabels).toEqual({ alertname: 'ReadBack', env: 'first' });
-    const resolved = await store.ingest(resolvedVersion(p), meta);
-    expect(resolved).toMatchObject({ resolvedNow: true, incident: { state: 'resolved', firing: 0, resolved: 1 } });
+    expect(repeat).toMatchObject({ incidentId: opened.incidentId, created: false, changed: false, quiet: { rootPosted: false } });
+    expect(repeat.incident).toBeUndefined();
+    expect((await store.get(opened.incidentId))?.groupLabels).toEqual({ alertname: 'ReadBack', env: 'first' });
+    await store.setRootMessage(opened.incidentId, 'C0READBACK', '1700000000.000100');
+    expect((await store.ingest(p, meta)).quiet).toEqual({ rootPosted: true });
+    // A repeat that changes something (a second alert) carries the incident as it is now.
+    const grown = { ...p, alerts: [...p.alerts, { ...p.alerts[0]!, fingerprint: 'readback-2', labels: { ...p.alerts[0]!.labels, instance: 'b' } }] };
+    const changed = await store.ingest(grown, meta);
+    expect(changed).toMatchObject({ changed: true, incident: { firing: 2 } });
+    expect(changed.quiet).toBeUndefined();
+    expect(changed.incident).toEqual(await store.get(opened.incidentId));
+    const resolved = await store.ingest(resolvedVersion(grown), meta);
+    expect(resolved).toMatchObject({ resolvedNow: true, incident: { state: 'resolved', firing: 0, resolved: 2 } });
     expect(resolved.incident).toEqual(await store.get(opened.incidentId));
     // A resolve for no open incident returns none.
     const none = await store.ingest(resolvedVersion(firingFor('NeverOpened')), meta);
