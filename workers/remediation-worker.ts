@@ -1,4 +1,5 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { PROMPT_TAKEOVER } from '../lib/worker-takeover';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../lib/audit-log';
 import { QueueName, REMEDIATION_UNDO_ACTION, RemediationJobSchema, remediationKeys, type RemediationJob } from '../lib/contracts';
@@ -126,7 +127,7 @@ export function createRemediationWorker(options: RemediationWorkerOptions) {
     metrics.jobs.inc({ action: 'remediation', outcome: 'success' });
   }
 
-  const worker = new Worker(QueueName.Remediations, process, { connection, prefix, concurrency: 2, lockDuration: 5_000, stalledInterval: 2_000, maxStalledCount: 5 });
+  const worker = new Worker(QueueName.Remediations, process, { connection, prefix, concurrency: 2, ...PROMPT_TAKEOVER });
   worker.on('failed', (job, err) => logger.error({ err, jobId: job?.id }, 'remediation job failed'));
   worker.on('error', (err) => logger.error({ err }, 'remediation worker error'));
   return worker;

@@ -1,4 +1,5 @@
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { PROMPT_TAKEOVER } from '../lib/worker-takeover';
 import type { Redis } from 'ioredis';
 import type { ActionName } from '../lib/action-catalog';
 import type { SilenceClient } from '../lib/alertmanager-silences';
@@ -45,17 +46,6 @@ export interface RunbookWorkerOptions {
   /** Channel (name or id) for maintenance announcements: the ops config's alerts channel. */
   announceChannel?: string;
 }
-
-/**
- * A worker killed mid-action leaves its job active until its lock expires and
- * the stall check runs: with BullMQ's defaults (30 s lock, 30 s check) that is
- * about a minute of silence in the thread. Short lock and check, as the
- * escalation worker has; a replay is safe because every target-touching step
- * is journaled and every reply has a stable outbox id.
- */
-const LOCK_DURATION_MS = 5_000;
-const STALLED_INTERVAL_MS = 2_000;
-const MAX_STALLED_COUNT = 5;
 
 /** Per-action time budget: lifecycle actions wait for rollouts, the rest are single calls. */
 const TIME_BUDGET_MS: Partial<Record<ActionName, number>> = { restart: 300_000, deploy: 600_000, rollback: 600_000, scale: 300_000, collect_evidence: 120_000, backup: 120_000, restore: 120_000, maintenance: 120_000 };
@@ -184,9 +174,9 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
     connection,
     prefix,
     concurrency: options.concurrency,
-    lockDuration: LOCK_DURATION_MS,
-    stalledInterval: STALLED_INTERVAL_MS,
-    maxStalledCount: MAX_STALLED_COUNT,
+    // A worker killed mid-action is taken over within seconds, not after a minute of silence in the thread; a
+    // replay is safe because every target-touching step is journaled and every reply has a stable outbox id.
+    ...PROMPT_TAKEOVER,
   });
 
   worker.on('failed', (job, err) => {

@@ -1,4 +1,5 @@
 import type { WebClient } from '@slack/web-api';
+import { PROMPT_TAKEOVER } from '../../lib/worker-takeover';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -58,10 +59,6 @@ const EARLY_TOLERANCE_MS = 50;
  */
 const DEFAULT_CONCURRENCY = 16;
 
-/** Worker lock and stall check (why: see start()). */
-const LOCK_DURATION_MS = 5_000;
-const STALLED_INTERVAL_MS = 2_000;
-const MAX_STALLED_COUNT = 5;
 
 export interface PendingStep {
   /** planEscalation's step id ("r0-s1": round 0, step 1). */
@@ -330,14 +327,8 @@ export function createEscalationEngine(options: EscalationEngineOptions) {
       connection,
       prefix,
       concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
-      // A job left active by a Redis restart or a dead process is only picked up again once its lock has expired
-      // and the stall check ran: with BullMQ's defaults (30 s lock, 30 s check) that broke "within 2 s of the due
-      // time". BullMQ renews the lock every lockDuration/2 while a job runs. Firing is idempotent (claim marker,
-      // outbox dedupe), so a job that stalls under a blocked event loop and runs again posts nothing twice; hence
-      // several stalls are allowed before BullMQ gives up on a job.
-      lockDuration: LOCK_DURATION_MS,
-      stalledInterval: STALLED_INTERVAL_MS,
-      maxStalledCount: MAX_STALLED_COUNT,
+      // A dead process's step is taken over within seconds, not after BullMQ's default minute (lib/worker-takeover.ts).
+      ...PROMPT_TAKEOVER,
       settings: { backoffStrategy: (attemptsMade, type, err) => (type === BACKOFF_TYPE ? escalationBackoff(attemptsMade, err) : 1000) },
     });
     worker.on('error', (err) => logger.error({ err }, 'escalation worker error'));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+
 const ms = (def: number) => z.number().int().positive().default(def);
 
 /**
@@ -37,14 +38,6 @@ export const SlackOutboxConfigSchema = z.strictObject({
   retryMaxMs: ms(60_000),
   /** How often the consumer makes sure every channel with work has a pump. @defaultValue 30000 */
   sweepIntervalMs: ms(30_000),
-  /**
-   * A channel's pump is a BullMQ job; one left active by a dead bot blocks the channel until its lock expires and
-   * a stall check runs (BullMQ's defaults, 30 s and 30 s: up to a minute of no Slack writes after a crash).
-   * BullMQ renews the lock every lockDurationMs / 2 while the pump runs. @defaultValue 5000
-   */
-  pumpLockMs: ms(5_000),
-  /** How often the consumer looks for pumps whose lock expired. @defaultValue 2000 */
-  pumpStallCheckMs: ms(2_000),
 });
 
 export type SlackOutboxConfig = z.output<typeof SlackOutboxConfigSchema>;

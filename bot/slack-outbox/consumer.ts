@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { PROMPT_TAKEOVER } from '../../lib/worker-takeover';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
@@ -134,11 +135,9 @@ export function createOutboxConsumer(deps: OutboxConsumerDeps) {
       connection,
       prefix: deps.prefix,
       concurrency: config.concurrency,
-      // A pump that stalls (a blocked event loop) and runs twice is safe: each write leases its lane in the pick
-      // script, so two runs never send the same write; hence several stalls are allowed before BullMQ gives up.
-      lockDuration: config.pumpLockMs,
-      stalledInterval: config.pumpStallCheckMs,
-      maxStalledCount: 5,
+      // A dead bot's pump is taken over within seconds, not after a minute of no writes in its channel. A pump
+      // that runs twice is safe: each write leases its lane in the pick script, so two runs never send it twice.
+      ...PROMPT_TAKEOVER,
     });
     worker.on('error', (err) => logger.error({ err }, 'slack outbox worker error'));
     worker.on('failed', (job, err) => logger.error({ err, jobId: job?.id }, 'slack outbox pump failed'));
