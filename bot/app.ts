@@ -157,7 +157,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
       },
     },
   });
-  const diagnostics = createDiagnostics({ store, runbooks, service: actionService, notifier, channelOf, logger });
+  const diagnostics = createDiagnostics({ runbooks, service: actionService, channelOf, logger });
   const silences = env.ALERTMANAGER_URL ? createSilenceClient(env.ALERTMANAGER_URL) : undefined;
   // Bound once the intake exists (it needs the engine's hooks; the engine asks it at a snooze's end).
   let checkSnoozeEnd: ((id: string) => Promise<'resolved' | 'firing' | 'unknown'>) | undefined;

@@ -1,15 +1,13 @@
 import type { ActionName } from '../../lib/action-catalog';
 import type { Logger } from '../../lib/logger';
 import type { Runbook, RunbookDiagnostic } from '../../lib/runbook';
-import type { Incident, IncidentStore } from '../incidents/incident-store';
-import type { IncidentNotifier } from '../incidents/incident-notifier';
+import type { Incident } from '../incidents/incident-store';
 import type { ActionService } from './action-service';
+import type { OpeningContext } from '../alerts/incident-opener';
 
 export interface DiagnosticsOptions {
-  store: IncidentStore;
   runbooks: ReadonlyMap<string, Runbook>;
   service: ActionService;
-  notifier: Pick<IncidentNotifier, 'sync'>;
   channelOf(incident: Incident): Promise<string>;
   logger: Logger;
 }
@@ -41,20 +39,16 @@ export function diagnosticJob(d: RunbookDiagnostic): { action: ActionName; param
  * webhook or a second replica enqueues nothing twice.
  */
 export function createDiagnostics(options: DiagnosticsOptions) {
-  const { store, runbooks, service, logger } = options;
+  const { runbooks, service, logger } = options;
 
-  /**
-   * `opening` (from the alert intake): the incident just ingested and the promise of its root in the outbox;
-   * without it the incident is read and its root queued here.
-   */
-  async function opened(incidentId: string, opening?: { incident: Incident; rootQueued: Promise<void> }): Promise<void> {
-    const incident = opening?.incident.id === incidentId ? opening.incident : await store.get(incidentId);
-    if (!incident) return;
+  /** `opening` (from the incident opener): the incident as the opening read it, and its root's place in the outbox. */
+  async function opened(incidentId: string, opening: OpeningContext): Promise<void> {
+    const { incident } = opening;
     const runbook = runbooks.get(incident.labels.alertname ?? '');
     const diagnostics: RunbookDiagnostic[] = runbook?.diagnostics ?? [{ name: 'health_check', description: 'health check', action: 'health_check' }];
     const channel = await options.channelOf(incident);
     // The root goes into the outbox lane first, so the results land in its thread, after it.
-    await (opening ? opening.rootQueued : options.notifier.sync(incidentId, undefined, incident));
+    await opening.rootQueued;
     for (const [n, d] of diagnostics.entries()) {
       const job = diagnosticJob(d);
       if (!job) {

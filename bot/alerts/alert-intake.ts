@@ -1,7 +1,7 @@
 import type { Logger } from '../../lib/logger';
 import type { AlertmanagerWebhook } from './alertmanager-payload';
 import type { IncidentNotifier } from '../incidents/incident-notifier';
-import { REPLY_TRANSITIONS_KEPT, type Incident, type IncidentStore, type IngestResult, type NewIncidentMeta, type OwedReply, type Priority } from '../incidents/incident-store';
+import { type Incident, type IncidentStore, type IngestResult, type NewIncidentMeta, type OwedReply, type Priority } from '../incidents/incident-store';
 import type { IncidentOpener } from './incident-opener';
 import type { BotMetrics } from '../metrics';
 import { routeIncident } from '../../lib/ops-config-routing';
@@ -35,15 +35,12 @@ export interface AlertIntakeOptions {
   onWatchdog?: () => Promise<unknown>;
 }
 
-/** A reply lists this many alert changes (what the store keeps of a batch); a storm of changes is summarised after them. */
-const TRANSITIONS_SHOWN = REPLY_TRANSITIONS_KEPT;
-
 /** What the thread says when alerts of an open incident change. */
 function describeTransitions(reply: OwedReply): string {
   if (reply.resolvedNow) return '✅ Resolved: every alert in this group is resolved (Alertmanager).';
-  const shown = reply.transitions.slice(0, TRANSITIONS_SHOWN);
-  const more = reply.total - shown.length;
-  const lines = shown
+  // The store keeps the first REPLY_TRANSITIONS_KEPT changes of a batch; a storm of changes is summarised after them.
+  const more = reply.total - reply.transitions.length;
+  const lines = reply.transitions
     .map((t) => (t.status === 'firing' ? `🔥 ${code(t.alertname)} is firing (${code(t.fingerprint)})` : `✅ ${code(t.alertname)} resolved (${code(t.fingerprint)})`));
   if (more > 0) lines.push(`… and ${more} more alerts changed (each one is on the incident's timeline)`);
   if (reply.earlier > 0) lines.push(`… and ${reply.earlier} earlier alert changes whose replies could not be queued (each one is on the incident's timeline)`);
@@ -124,7 +121,7 @@ export function createAlertIntake(options: AlertIntakeOptions) {
     }
     if (result.created) metrics.incidentsOpened.inc({ priority: decision.priority });
     // The ingest recorded the group labels and read the incident back in the same step.
-    const incident = result.incident ?? (await store.get(result.incidentId));
+    const { incident } = result;
     // A new incident's opening runs after the answer: the ingest recorded it as owed, atomically with the incident,
     // and the opener (or another replica, if this one dies first) completes it.
     const opening = result.created && !result.resolvedNow;
@@ -140,14 +137,10 @@ export function createAlertIntake(options: AlertIntakeOptions) {
     // The replies owed (this change's, recorded by the ingest in the same step, and any a dead bot left) are in
     // the outbox before the answer: a failure answers 5xx, and Alertmanager's retry finds them still owed.
     if (result.owed && incident) await queueOwed(incident, result.owed.replies);
-    // Quiet by default: a repeat that changes nothing neither edits nor replies,
-    // unless the root message never made it to Slack (then this is the retry).
-    else if ((result.changed || !incident?.rootTs) && !opening) void notifier.sync(result.incidentId, undefined, incident);
-    // A repeat that changed nothing (Alertmanager resends every group_interval) is debug: at info, a storm of
-    // resends would be a log line each, for nothing a person needs.
-    const line = { incidentId: result.incidentId, created: result.created, changed: result.changed, groupKey: payload.groupKey };
-    if (result.created || result.changed) logger.info(line, 'alertmanager notification ingested');
-    else logger.debug(line, 'alertmanager notification ingested (a repeat: nothing changed)');
+    // Otherwise the incident changed (a quiet repeat returned above): its root is edited, or posted if it never was.
+    else if (!opening) void notifier.sync(result.incidentId, undefined, incident);
+    // Past the quiet return, something happened: the incident opened or changed, or replies owed from before went out.
+    logger.info({ incidentId: result.incidentId, created: result.created, changed: result.changed, groupKey: payload.groupKey }, 'alertmanager notification ingested');
     return result;
   }
 

@@ -539,11 +539,6 @@ export function createIncidentStore({ redis, prefix, openingLeaseMs = OPENING_LE
     return won === 1;
   }
 
-  /** Keeps the group labels of the notification that opened the incident (the first writer wins; later ones are the same group). */
-  async function recordGroupLabels(id: string, groupLabels: Record<string, string>): Promise<void> {
-    await redis.hsetnx(keys.incident(id), 'groupLabels', JSON.stringify(groupLabels));
-  }
-
   /** Records that the steps after opening ran, and takes the incident out of the openings owed (one MULTI). */
   async function markOpenHandled(id: string): Promise<void> {
     await redis.multi().hset(keys.incident(id), 'openHandled', '1').zrem(keys.openings, id).exec();
@@ -612,7 +607,7 @@ export function createIncidentStore({ redis, prefix, openingLeaseMs = OPENING_LE
     return redis.smembers(keys.open);
   }
 
-  return { ingest, get, transition, alerts, setRootMessage, byRootMessage, recordGroupLabels, markOpenHandled, oweOpening, repliesOwed, repliesOwing, clearReplies, appendTimeline, timeline, openIds, openSummary, keys, openingLeaseMs };
+  return { ingest, get, transition, alerts, setRootMessage, byRootMessage, markOpenHandled, oweOpening, repliesOwed, repliesOwing, clearReplies, appendTimeline, timeline, openIds, openSummary, keys, openingLeaseMs };
 }
 
 export type IncidentStore = ReturnType<typeof createIncidentStore>;

@@ -6,7 +6,7 @@ import { isCodedError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { OpsConfig } from '../../lib/ops-config';
 import { mayRunCommand } from '../../lib/ops-config-rbac';
-import { tokensMatch } from '../alerts/alertmanager-webhook';
+import { tokenMatcher } from '../alerts/alertmanager-webhook';
 import { ephemeral, type OpsVerb } from '../commands/types';
 import { ActionId } from '../incidents/incident-message';
 import type { IncidentStore } from '../incidents/incident-store';
@@ -99,13 +99,13 @@ export function createPostmortemExporter(options: PostmortemExporterOptions) {
 
   /** GET /incidents/:id/postmortem.md and .json, behind `Authorization: Bearer $BOT_API_TOKEN`. */
   function router(): Router {
+    const tokenMatches = options.apiToken ? tokenMatcher(options.apiToken) : undefined;
     const r = express.Router();
     r.get('/incidents/:id/postmortem.:format', async (req, res) => {
-      const token = options.apiToken;
-      if (!token) return void res.status(503).json({ error: 'not_configured', message: 'set BOT_API_TOKEN to enable the bot API' });
+      if (!tokenMatches) return void res.status(503).json({ error: 'not_configured', message: 'set BOT_API_TOKEN to enable the bot API' });
       const header = req.get('authorization') ?? '';
       const given = /^Bearer (\S+)$/.exec(header)?.[1];
-      if (!given || !tokensMatch(given, token)) {
+      if (!given || !tokenMatches(given)) {
         return void res.status(401).set('WWW-Authenticate', 'Bearer realm="mcp-financial-ops-bot"').json({ error: 'unauthorized', message: 'a valid BOT_API_TOKEN bearer token is required' });
       }
       const id = String(req.params.id).toUpperCase();
