@@ -76,6 +76,11 @@ export function createIncidentOpener(options: IncidentOpenerOptions) {
 
   /** Ids this replica holds (queued or running). */
   const held = new Set<string>();
+  /**
+   * Ids whose lease this replica renews: the held ones, less a failed opening from the moment it hands itself
+   * back (due again after its retry delay); a renewal sent after that hand-back would push it to a whole lease.
+   */
+  const leased = new Set<string>();
   // One lane per priority, P1 first: under a burst of new groups a P1's page is not queued behind the P4s.
   // Openings claimed from Redis (retried, or left by another replica) have waited already: the P1 lane.
   const lanes: Record<Priority, string[]> = { P1: [], P2: [], P3: [], P4: [] };
@@ -111,6 +116,7 @@ export function createIncidentOpener(options: IncidentOpenerOptions) {
       void runOne(id).finally(() => {
         running -= 1;
         held.delete(id);
+        leased.delete(id);
         if (running === 0 && queued() === 0) idle.splice(0).forEach((r) => r());
         pump();
       });
@@ -120,6 +126,7 @@ export function createIncidentOpener(options: IncidentOpenerOptions) {
   function take(id: string, priority: Priority): boolean {
     if (held.has(id) || held.size >= maxLocal) return false;
     held.add(id);
+    leased.add(id);
     (lanes[priority] ?? lanes.P1).push(id);
     return true;
   }
@@ -141,6 +148,8 @@ export function createIncidentOpener(options: IncidentOpenerOptions) {
       await store.markOpenHandled(id);
       failures.delete(id);
     } catch (err) {
+      // Before the hand-back is sent: a poll from here on renews it no more (commands run in the order sent).
+      leased.delete(id);
       const n = (failures.get(id) ?? 0) + 1;
       failures.set(id, n);
       const delay = Math.min(60_000, retryMs * 2 ** (n - 1));
@@ -153,7 +162,7 @@ export function createIncidentOpener(options: IncidentOpenerOptions) {
 
   async function poll(): Promise<void> {
     const now = Date.now();
-    const renew = now - lastRenew > leaseMs / 3 ? [...held.keys()] : [];
+    const renew = now - lastRenew > leaseMs / 3 ? [...leased] : [];
     if (renew.length) lastRenew = now;
     const room = Math.min(500, maxLocal - held.size);
     const due = (await CLAIM_SCRIPT.run(redis, 1, key, String(now), String(now + leaseMs), String(room), ...renew)) as string[];
@@ -206,7 +215,10 @@ export function createIncidentOpener(options: IncidentOpenerOptions) {
         const now = String(Date.now());
         await redis.zadd(key, 'XX', ...unstarted.flatMap((id) => [now, id])).catch(() => undefined);
       }
-      for (const id of unstarted) held.delete(id);
+      for (const id of unstarted) {
+        held.delete(id);
+        leased.delete(id);
+      }
       if (running > 0) {
         await Promise.race([
           new Promise<void>((r) => idle.push(r)),
