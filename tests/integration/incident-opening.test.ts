@@ -27,7 +27,9 @@ describe('the opening of a new incident after the webhook answered', () => {
   let opener: IncidentOpener;
   let web: RunningServer;
   let failNext = 0;
-  let attempts = 0;
+  // Per incident: a stray attempt at one incident never shows up as another's.
+  const attempts = new Map<string, number>();
+  const attemptsAt = (id: string) => attempts.get(id) ?? 0;
   const registry = new Registry();
   const metrics = createBotMetrics(registry);
 
@@ -46,7 +48,7 @@ describe('the opening of a new incident after the webhook answered', () => {
       pollMs: 100,
       // The real engine behind a switch that makes its next start fail, as a Redis error would.
       open: async (id) => {
-        attempts += 1;
+        attempts.set(id, attemptsAt(id) + 1);
         if (failNext > 0) {
           failNext -= 1;
           throw new Error('escalation queue unavailable');
@@ -78,7 +80,6 @@ describe('the opening of a new incident after the webhook answered', () => {
   it('answers 200 at once; a failed opening is tried again until the escalation runs, and is never started twice', async () => {
     const payload = firingFor('RedeliveredOpen', { severity: 'critical' });
     failNext = 2;
-    attempts = 0;
     const first = await deliver(payload);
     expect(first.status).toBe(200);
     const { incident: id } = (await first.json()) as { incident: string };
@@ -86,7 +87,7 @@ describe('the opening of a new incident after the webhook answered', () => {
     expect(await h.redis.zscore(h.store.keys.openings, id)).not.toBeNull();
 
     await eventually(async () => (await engine.inspect(id)).status === 'running', 10_000);
-    expect(attempts).toBe(3);
+    expect(attemptsAt(id)).toBe(3);
     expect(await failures()).toBe(2);
     expect((await engine.pending(id)).length).toBeGreaterThan(0);
     await eventually(async () => (await h.store.get(id))?.openHandled === true, 5000);
@@ -101,7 +102,7 @@ describe('the opening of a new incident after the webhook answered', () => {
     expect(again.status).toBe(200);
     expect((await again.json()) as { created: boolean }).toMatchObject({ incident: id, created: false });
     expect(await opener.idle(2000)).toBe(true);
-    expect(attempts).toBe(3);
+    expect(attemptsAt(id)).toBe(3);
     expect((await engine.inspect(id)).gen).toBe(gen);
   });
 
@@ -109,7 +110,6 @@ describe('the opening of a new incident after the webhook answered', () => {
     // The dead replica: its store wrote the incident and its lease (1 s), and it never ran the opening.
     const dead = createIncidentStore({ redis: h.redis, prefix: h.prefix, openingLeaseMs: 1000 });
     const payload = firingFor('OrphanedOpening', { severity: 'critical' });
-    attempts = 0;
     const stored = await dead.ingest(payload, {
       priority: 'P1',
       priorityRule: 'test',
@@ -128,12 +128,12 @@ describe('the opening of a new incident after the webhook answered', () => {
     const leasedTo = Number(await h.redis.zscore(h.store.keys.openings, id));
     // Not before the lease: the replica that stored it might still be opening it.
     await new Promise((r) => setTimeout(r, 500));
-    expect(attempts).toBe(0);
+    expect(attemptsAt(id)).toBe(0);
     expect((await engine.inspect(id)).status).toBe('none');
 
     await eventually(async () => (await h.store.get(id))?.openHandled === true, 10_000);
     expect(Date.now()).toBeGreaterThanOrEqual(leasedTo);
-    expect(attempts).toBe(1);
+    expect(attemptsAt(id)).toBe(1);
     expect((await engine.inspect(id)).status).toBe('running');
     await eventually(async () => (await h.store.get(id))?.rootTs !== undefined, 10_000);
     expect(await h.redis.zscore(h.store.keys.openings, id)).toBeNull();
@@ -142,13 +142,12 @@ describe('the opening of a new incident after the webhook answered', () => {
   it('an incident resolved before its opening ran is marked handled and never escalates', async () => {
     const dead = createIncidentStore({ redis: h.redis, prefix: h.prefix, openingLeaseMs: 1000 });
     const payload = firingFor('ResolvedFirst', { severity: 'critical' });
-    attempts = 0;
     const meta = { priority: 'P1' as const, priorityRule: 'test', policy: 'critical', route: 'ops-alerts', title: 'ResolvedFirst', summary: '', labels: payload.commonLabels, generatorURL: '', runbookUrl: '', externalURL: '', grafanaUrl: '' };
     const { incidentId: id } = await dead.ingest(payload, meta);
     const resolved = { ...payload, status: 'resolved' as const, alerts: payload.alerts.map((a) => ({ ...a, status: 'resolved' as const, endsAt: new Date().toISOString() })) };
     expect((await dead.ingest(resolved, meta)).resolvedNow).toBe(true);
     await eventually(async () => (await h.store.get(id))?.openHandled === true, 10_000);
-    expect(attempts).toBe(0);
+    expect(attemptsAt(id)).toBe(0);
     expect((await engine.inspect(id)).status).toBe('none');
     expect(await h.redis.zscore(h.store.keys.openings, id)).toBeNull();
   });
