@@ -15,4 +15,10 @@ export default tseslint.config(
     files: ['scripts/**', 'bench/**', 'tests/**', 'sandbox/main.ts'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // Plain CommonJS preloads (bench/lib/gc-on-signal.cjs is --require'd by node itself, before tsx).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', global: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -5,8 +5,10 @@
  * Redis prefix; after 5 s idle each one's RSS is the median of 5 samples a second apart.
  * Then incidents are opened in steps of 1,000 (10 alerts each, so 10,000 open alerts at
  * the end) through the bot's webhook; after each step, 3 s to settle, the bot's RSS.
- * Growth per 1,000 incidents is the least-squares slope over the steps after the first. RSS without a
- * forced GC: it includes garbage not yet collected, as production's does.
+ * Growth per 1,000 incidents is the least-squares slope over the steps after the first, twice: of the RSS as
+ * sampled (garbage not yet collected included, as production's is), and of the heap the bot keeps, read right
+ * after a full GC the bench asks for (bench/lib/gc-on-signal.cjs, preloaded by NODE_OPTIONS; the GC comes
+ * after the step's RSS sample).
  *
  *   npm run bench -- memory [--incidents 1000] [--alerts-per 10] [--step 100]
  */
@@ -19,7 +21,7 @@ runBench('memory', async (args) => {
   const incidents = Math.round(num(args, 'incidents', 1000, 20_000));
   const perIncident = Math.round(num(args, 'alerts-per', 10, 100));
   const step = Math.round(num(args, 'step', 100, 20_000));
-  const stack = await startStack(['server', 'bot', 'workers']);
+  const stack = await startStack(['server', 'bot', 'workers'], {}, { collectGarbage: true });
   try {
     await sleep(5000);
     const median = async (name: ProcessName) => {
@@ -32,7 +34,10 @@ runBench('memory', async (args) => {
     };
     const idle: Record<string, number> = {};
     for (const name of ['sandbox', 'server', 'bot', 'workers'] as ProcessName[]) idle[name] = await median(name);
+    const idleKept = await stack.gc('bot');
     const points: Array<[number, number]> = [[0, idle.bot!]];
+    const kept: Array<[number, number]> = [[0, idleKept.heapUsed]];
+    let lastKept = idleKept;
     let opened = 0;
     while (opened < incidents) {
       const n = Math.min(step, incidents - opened);
@@ -50,13 +55,18 @@ runBench('memory', async (args) => {
       opened += n;
       await sleep(3000);
       points.push([opened, stack.rss('bot')]);
+      lastKept = await stack.gc('bot');
+      kept.push([opened, lastKept.heapUsed]);
     }
     // The slope over the steps after the first (the idle point is before start-up garbage is collected).
-    const fit = points.slice(1);
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const mx = mean(fit.map((p) => p[0]));
-    const my = mean(fit.map((p) => p[1]));
-    const slope = fit.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / fit.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+    const slopeOf = (all: Array<[number, number]>) => {
+      const fit = all.slice(1);
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const mx = mean(fit.map((p) => p[0]));
+      const my = mean(fit.map((p) => p[1]));
+      return fit.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / fit.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+    };
+    const perThousand = (all: Array<[number, number]>) => round((slopeOf(all) * 1000) / 1024 / 1024, 1);
     return {
       figures: {
         'sandbox idle RSS': mb(idle.sandbox!),
@@ -64,14 +74,21 @@ runBench('memory', async (args) => {
         'bot idle RSS': mb(idle.bot!),
         'workers idle RSS': mb(idle.workers!),
         [`bot RSS, ${incidents} incidents / ${incidents * perIncident} open alerts`]: mb(points[points.length - 1]![1]),
-        'bot growth per 1,000 incidents': round((slope * 1000) / 1024 / 1024, 1),
+        'bot growth per 1,000 incidents': perThousand(points),
         'bot RSS by step': points.map(([x, y]) => `${x}:${mb(y)}`).join(' '),
+        'bot heap kept after GC, idle': mb(idleKept.heapUsed),
+        [`bot heap kept after GC, ${incidents} incidents`]: mb(lastKept.heapUsed),
+        [`bot RSS after GC, ${incidents} incidents`]: mb(lastKept.rss),
+        'bot heap kept per 1,000 incidents': perThousand(kept),
+        'bot heap kept by step': kept.map(([x, y]) => `${x}:${mb(y)}`).join(' '),
       },
       units: {
         'sandbox idle RSS': 'MB', 'server idle RSS': 'MB', 'bot idle RSS': 'MB', 'workers idle RSS': 'MB',
         [`bot RSS, ${incidents} incidents / ${incidents * perIncident} open alerts`]: 'MB', 'bot growth per 1,000 incidents': 'MB',
+        'bot heap kept after GC, idle': 'MB', [`bot heap kept after GC, ${incidents} incidents`]: 'MB', [`bot RSS after GC, ${incidents} incidents`]: 'MB',
+        'bot heap kept per 1,000 incidents': 'MB',
       },
-      notes: ['tsx runtime (the program process, not the tsx CLI wrapper); server and workers idle throughout'],
+      notes: ['tsx runtime (the program process, not the tsx CLI wrapper); server and workers idle throughout', 'RSS sampled before the step\'s GC; heap kept = heapUsed right after two full GCs the bench asks for (SIGUSR2 to a bench-only preload)'],
     };
   } finally {
     await stack.stop();

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { closeRedis, createRedis, redisAnswers, type Redis } from '../../lib/redis';
 import {
@@ -31,8 +32,15 @@ export interface BenchStack {
   /** RSS in bytes of a process's program (tsx runs it in a child of its CLI). */
   rss(name: ProcessName): number;
   pid(name: ProcessName): number;
+  /**
+   * With `collectGarbage` at start: a full GC in that process (bench/lib/gc-on-signal.cjs), then its
+   * memory as process.memoryUsage() reports it right after.
+   */
+  gc(name: ProcessName): Promise<NodeJS.MemoryUsage>;
   stop(): Promise<void>;
 }
+
+const GC_PRELOAD = path.join(__dirname, 'gc-on-signal.cjs');
 
 /**
  * The product's own processes (`tsx <process>/main.ts`, as `npm start` runs them)
@@ -42,12 +50,14 @@ export interface BenchStack {
 export async function startStack(
   names: Exclude<ProcessName, 'sandbox'>[],
   extraEnv: NodeJS.ProcessEnv = {},
-  options: { cpuProfileDir?: string; profile?: ProcessName[] } = {},
+  options: { cpuProfileDir?: string; profile?: ProcessName[]; collectGarbage?: boolean } = {},
 ): Promise<BenchStack> {
   if (!(await redisAnswers(REDIS_URL))) throw new Error(`no Redis at ${REDIS_URL}`);
   const ports = await freeStackPorts();
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
-  const env = stackEnv(ports, REDIS_URL, prefix, { ROUTINE: 'off', ...extraEnv });
+  const gcDir = options.collectGarbage ? fs.mkdtempSync(path.join(os.tmpdir(), 'bench-gc-')) : undefined;
+  const gcEnv = gcDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --require ${GC_PRELOAD}`.trim(), BENCH_GC_DIR: gcDir } : {};
+  const env = stackEnv(ports, REDIS_URL, prefix, { ROUTINE: 'off', ...extraEnv, ...gcEnv });
   const redis = createRedis(REDIS_URL);
   const procs: BenchStack['procs'] = {};
   const stop = async () => {
@@ -55,6 +65,7 @@ export async function startStack(
     await procs.sandbox?.stop();
     await deleteKeysByPrefix(redis, prefix);
     await closeRedis(redis);
+    if (gcDir) fs.rmSync(gcDir, { recursive: true, force: true });
   };
   try {
     procs.sandbox = spawnProcess('sandbox', { kind: 'tsx' }, env);
@@ -87,6 +98,22 @@ export async function startStack(
     url: (name, path = '') => `http://127.0.0.1:${port[name]}${path}`,
     pid,
     rss: (name) => rssBytes(pid(name)),
+    async gc(name) {
+      if (!gcDir) throw new Error('startStack was not asked to collectGarbage');
+      const target = pid(name);
+      const file = path.join(gcDir, `${target}.json`);
+      const asked = Date.now();
+      process.kill(target, 'SIGUSR2');
+      for (const deadline = asked + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+        try {
+          const { at, ...usage } = JSON.parse(fs.readFileSync(file, 'utf8')) as NodeJS.MemoryUsage & { at: number };
+          if (at >= asked) return usage;
+        } catch {
+          // not written yet
+        }
+      }
+      throw new Error(`${name} (pid ${target}) did not report its memory after a GC within 10 s`);
+    },
     stop,
   };
 }
