@@ -8,7 +8,8 @@
  *     repeat of one of the open groups, and one time in 10 a resolve;
  *   - clicks on a root's `runbook_health_check` (real jobs in the real workers) every 5 s;
  *   - `/ops status` commands every 2 s.
- * At start and end: RSS of each process, Redis INFO memory and the keys under the run's
+ * At start and end: RSS of each process, the heap each keeps (heapUsed right after a full GC the bench
+ * asks for, bench/lib/gc-on-signal.cjs), Redis INFO memory and the keys under the run's
  * prefix counted by type and by key family (the key with ids and numbers folded).
  * `--retention 1m` runs the stack with an ops config whose retention (resolved incidents and the
  * ops audit) is that short, swept every 15 s: what the sweep bounds then stops growing.
@@ -73,7 +74,13 @@ runBench('soak', async (args) => {
     opsConfigFile = path.join(RESULTS_DIR, `soak-ops-${process.pid}.yaml`);
     fs.writeFileSync(opsConfigFile, replaced);
   }
-  const stack = await startStack(['server', 'bot', 'workers'], opsConfigFile ? { OPS_CONFIG: opsConfigFile } : {});
+  const stack = await startStack(['server', 'bot', 'workers'], opsConfigFile ? { OPS_CONFIG: opsConfigFile } : {}, { collectGarbage: true });
+  // What each process keeps: heapUsed right after a full GC the bench asks for (after the RSS sample).
+  const kept = async () => {
+    const out: Record<string, number> = {};
+    for (const p of PROCS) out[p] = (await stack.gc(p)).heapUsed;
+    return out;
+  };
   try {
     const sandbox = createSandboxClient(stack.url('slack'));
     const token = await mintToken({ secret: STACK_SECRETS.JWT_SECRET, subject: 'bench-soak', scope: 'accounts:read', ttl: 24 * 3600 });
@@ -82,7 +89,7 @@ runBench('soak', async (args) => {
     const first = await postAlert(stack, firingFor('SoakRoot', { severity: 'critical' }));
     const root = await until(async () => (await sandbox.history('ops-critical')).find((m) => m.text.includes(`${first.incident},`)), 30_000, 50, 'root');
     await sleep(3000);
-    const start = { rss: Object.fromEntries(PROCS.map((p) => [p, stack.rss(p)])), redis: await redisSnapshot(stack) };
+    const start = { rss: Object.fromEntries(PROCS.map((p) => [p, stack.rss(p)])), redis: await redisSnapshot(stack), kept: await kept() };
 
     const counts = { mcp: 0, mcpErrors: 0, webhooks: 0, webhookErrors: 0, clicks: 0, clickErrors: 0, commands: 0, commandErrors: 0 };
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -167,7 +174,7 @@ runBench('soak', async (args) => {
     const seconds = (performance.now() - t0) / 1000;
     agent.destroy();
     await sleep(5000);
-    const end = { rss: Object.fromEntries(PROCS.map((p) => [p, stack.rss(p)])), redis: await redisSnapshot(stack) };
+    const end = { rss: Object.fromEntries(PROCS.map((p) => [p, stack.rss(p)])), redis: await redisSnapshot(stack), kept: await kept() };
     const stats = await sandbox.stats();
     const figures: Record<string, number | string> = {
       minutes: round(seconds / 60, 1),
@@ -184,6 +191,7 @@ runBench('soak', async (args) => {
       "Slack 429s": Object.values(stats.ratelimited).reduce((s, c) => s + c.total, 0),
     };
     for (const p of PROCS) figures[`${p} RSS start → end`] = `${mb(start.rss[p]!)} → ${mb(end.rss[p]!)} MB`;
+    for (const p of PROCS) figures[`${p} heap kept after GC start → end`] = `${mb(start.kept[p]!)} → ${mb(end.kept[p]!)} MB`;
     figures['Redis used_memory start → end'] = `${mb(start.redis.usedMemory)} → ${mb(end.redis.usedMemory)} MB (whole server, shared)`;
     figures['keys under the prefix start → end'] = `${start.redis.keys} → ${end.redis.keys}`;
     figures['keys by type at end'] = JSON.stringify(end.redis.byType);
