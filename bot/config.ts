@@ -14,7 +14,6 @@ export const BotEnvSchema = z.object({
     .optional(),
   ALERTMANAGER_WEBHOOK_TOKEN: secret(),
   ALERTMANAGER_URL: httpUrl().optional(),
-  PROMETHEUS_URL: httpUrl().optional(),
   /** Grafana base URL: incident messages link to Explore on the alert's expression. */
   GRAFANA_URL: httpUrl().optional(),
   OPS_CONFIG: z.string().min(1).optional(),
