@@ -6,7 +6,7 @@ import { createAuditLog } from '../lib/audit-log';
 import { createRemediation } from './actions/remediation';
 import { createPostmortemExporter } from './postmortem/exporter';
 import { createTimelineNotes } from './postmortem/timeline-notes';
-import { QueueName, RUNBOOK_JOB_RETENTION, type RemediationJob, type RoutineJob, type RunbookActionJob } from '../lib/contracts';
+import { QueueName, runbookJobOptions, type RemediationJob, type RoutineJob, type RunbookActionJob } from '../lib/contracts';
 import { createChecklistStore } from '../lib/routine-checklist';
 import { createChannelDirectory } from '../lib/slack-channel-directory';
 import { publishChannelIds } from './routine/channel-ids';
@@ -139,8 +139,8 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
   const access = createAccessControl({ config, client: app.client, resolveChannel, logger });
   const audit = createAuditLog({ redis, prefix: env.REDIS_PREFIX, ...(deps.now ? { now: deps.now } : {}) });
   // Runbook actions and automatic remediations ride out an outage within the same configured bound, and are kept alike.
-  const runbookJobOptions = { attempts: env.RUNBOOK_JOB_ATTEMPTS ?? 5, backoff: { type: 'exponential', delay: env.RUNBOOK_JOB_BACKOFF_MS ?? 2000 }, ...RUNBOOK_JOB_RETENTION };
-  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, { connection: redis, prefix: env.REDIS_PREFIX, defaultJobOptions: runbookJobOptions });
+  const jobOptions = runbookJobOptions(env);
+  const queue = new Queue<RunbookActionJob>(QueueName.RunbookActions, { connection: redis, prefix: env.REDIS_PREFIX, defaultJobOptions: jobOptions });
   const actionService = createActionService({
     access,
     requests: createActionRequestStore({ redis, prefix: env.REDIS_PREFIX }),
@@ -176,7 +176,7 @@ export function createBotApp(env: BotEnv, deps: BotDeps) {
           registry,
           checkSnoozeEnd: silences && ((id) => checkSnoozeEnd!(id)),
         });
-  const remediationQueue = new Queue<RemediationJob>(QueueName.Remediations, { connection: redis, prefix: env.REDIS_PREFIX, defaultJobOptions: runbookJobOptions });
+  const remediationQueue = new Queue<RemediationJob>(QueueName.Remediations, { connection: redis, prefix: env.REDIS_PREFIX, defaultJobOptions: jobOptions });
   const remediation = createRemediation({
     config,
     runbooks,

@@ -26,6 +26,14 @@ export type QueueName = (typeof QueueName)[keyof typeof QueueName];
  */
 export const RUNBOOK_JOB_RETENTION = { removeOnComplete: 1000, removeOnFail: 5000 } as const;
 
+/**
+ * The options of every runbook-action job (the bot's queue defaults, and the `maintenance off` the workers queue
+ * for a window's end): RUNBOOK_JOB_ATTEMPTS attempts with exponential backoff from RUNBOOK_JOB_BACKOFF_MS, kept as above.
+ */
+export function runbookJobOptions(settings: { RUNBOOK_JOB_ATTEMPTS?: number; RUNBOOK_JOB_BACKOFF_MS?: number } = {}) {
+  return { attempts: settings.RUNBOOK_JOB_ATTEMPTS ?? 5, backoff: { type: 'exponential' as const, delay: settings.RUNBOOK_JOB_BACKOFF_MS ?? 2000 }, ...RUNBOOK_JOB_RETENTION };
+}
+
 export const RunbookActionName = ActionNameSchema;
 export type RunbookActionName = ActionName;
 

@@ -12,6 +12,7 @@ import { WORKER_SCOPES } from '../lib/worker-key';
 import { createSlackOutboxProducer, type SlackOutboxProducer } from '../lib/slack-outbox';
 import { createSilenceClient } from '../lib/alertmanager-silences';
 import { createAuditLog } from '../lib/audit-log';
+import { runbookJobOptions } from '../lib/contracts';
 import type { WorkersEnv } from './config';
 import { createPlatformDriver, SERVICE_ACCOUNT_DIR, type PlatformDriver } from './drivers';
 import { createWorkerMetrics } from './metrics';
@@ -82,6 +83,7 @@ export function createWorkersApp(env: WorkersEnv, deps: WorkersDeps) {
       ...(env.ALERTMANAGER_URL ? { silences: createSilenceClient(env.ALERTMANAGER_URL) } : {}),
       ...(env.PROMETHEUS_URL ? { prometheusUrl: env.PROMETHEUS_URL } : {}),
       announceChannel: opsConfig.channels.P3,
+      jobOptions: runbookJobOptions(env),
     });
     if (env.ROUTINE === 'on') {
       routine = createRoutineWorker({

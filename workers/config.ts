@@ -17,6 +17,9 @@ export const WorkersEnvSchema = z.object({
   /** The MCP server's Streamable HTTP endpoint. */
   MCP_SERVER_URL: httpUrl().default('http://127.0.0.1:3000/mcp'),
   WORKER_CONCURRENCY: positiveInt(4),
+  /** The jobs the workers queue themselves (a maintenance window's `maintenance off`) retry as the bot's do. */
+  RUNBOOK_JOB_ATTEMPTS: positiveInt(5).pipe(z.number().max(20, 'at most 20')).optional(),
+  RUNBOOK_JOB_BACKOFF_MS: positiveInt(2000).optional(),
   /** The ops config (channels, platform driver, routine); the built-in default when unset. */
   OPS_CONFIG: z.string().min(1).optional(),
   /** Prometheus HTTP API: query_prometheus, diagnostics, the routine's reports. */

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { ActionName } from '../lib/action-catalog';
 import type { SilenceClient } from '../lib/alertmanager-silences';
 import type { AuditLog } from '../lib/audit-log';
-import { QueueName, RUNBOOK_JOB_RETENTION, RunbookActionJobSchema, type RunbookActionJob, type RunbookActionResult } from '../lib/contracts';
+import { QueueName, runbookJobOptions, RunbookActionJobSchema, type RunbookActionJob, type RunbookActionResult } from '../lib/contracts';
 import type { Logger } from '../lib/logger';
 import type { McpClient } from '../lib/mcp-client';
 import type { SlackOutboxProducer } from '../lib/slack-outbox';
@@ -45,6 +45,8 @@ export interface RunbookWorkerOptions {
   prometheusUrl?: string;
   /** Channel (name or id) for maintenance announcements: the ops config's alerts channel. */
   announceChannel?: string;
+  /** Options of the jobs this worker queues (a window's end). @defaultValue runbookJobOptions() */
+  jobOptions?: ReturnType<typeof runbookJobOptions>;
 }
 
 /** Per-action time budget: lifecycle actions wait for rollouts, the rest are single calls. */
@@ -104,7 +106,7 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
           requestedAt: at.toISOString(),
           origin: 'schedule',
         };
-        await followUps.add('maintenance', job, { jobId: endId, delay: Math.max(0, at.getTime() - Date.now()), attempts: 5, backoff: { type: 'exponential', delay: 2000 }, ...RUNBOOK_JOB_RETENTION });
+        await followUps.add('maintenance', job, { ...(options.jobOptions ?? runbookJobOptions()), jobId: endId, delay: Math.max(0, at.getTime() - Date.now()) });
       },
     }),
     reset_circuit_breaker: runResetBreaker,

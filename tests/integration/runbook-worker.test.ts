@@ -54,6 +54,9 @@ describe('runbook worker: every in-app action against the real MCP server, Prome
       PROMETHEUS_URL: prometheus.url,
       ALERTMANAGER_URL: alertmanager.url,
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      // The jobs the workers queue themselves retry as configured (not the defaults, 5 and 2000).
+      RUNBOOK_JOB_ATTEMPTS: '3',
+      RUNBOOK_JOB_BACKOFF_MS: '1500',
     });
     workers = createWorkersApp(env, { logger: silentLogger() });
     await workers.start();
@@ -158,8 +161,11 @@ describe('runbook worker: every in-app action against the real MCP server, Prome
     expect((await active()).map((s) => s.matchers[0]!.name).sort()).toEqual(['job', 'service']);
     const announced = await eventually(async () => (await h.sandbox.history('ops-alerts')).find((m) => m.text.includes('Maintenance mode is ON')), 20_000);
     expect(announced.text).toContain('planned upgrade');
-    // The window's end is queued as a delayed `maintenance off`.
-    expect(await queue.getJob(`${on.requestId}-end`)).toBeDefined();
+    // The window's end is queued as a delayed `maintenance off`, retried as RUNBOOK_JOB_* say.
+    const end = await queue.getJob(`${on.requestId}-end`);
+    expect(end?.data).toMatchObject({ action: 'maintenance', params: { mode: 'off' }, origin: 'schedule' });
+    expect(end?.opts).toMatchObject({ attempts: 3, backoff: { type: 'exponential', delay: 1500 } });
+    expect(end!.opts.delay).toBeGreaterThan(3_500_000);
 
     const off = await run('maintenance', { mode: 'off' });
     expect(off.text).toMatch(/Maintenance off, 2 silence\(s\) expired/);
