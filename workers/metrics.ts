@@ -4,7 +4,7 @@ export function createWorkerMetrics(registry: Registry) {
   return {
     jobs: new Counter({
       name: 'runbook_jobs_total',
-      help: 'Runbook action jobs processed, by action and outcome (success, failure, skipped, error, invalid).',
+      help: 'Runbook action jobs processed, by action and outcome (success, failure, skipped, error, invalid, refused: its target locked by another request).',
       labelNames: ['action', 'outcome'],
       registers: [registry],
     }),

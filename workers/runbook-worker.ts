@@ -10,7 +10,7 @@ import type { McpClient } from '../lib/mcp-client';
 import type { SlackOutboxProducer } from '../lib/slack-outbox';
 import { escapeMrkdwn } from '../lib/slack-text';
 import { createActionJournal } from './actions/journal';
-import { releaseActionLock } from './actions/lock';
+import { holdActionLock, lockTarget, releaseActionLock } from './actions/lock';
 import type { PlatformDriver } from './drivers/types';
 import { runHealthCheck } from './handlers/health-check';
 import { runDeploy, runRestart, runRollback, runScale } from './handlers/lifecycle';
@@ -47,6 +47,8 @@ export interface RunbookWorkerOptions {
   announceChannel?: string;
   /** Options of the jobs this worker queues (a window's end). @defaultValue runbookJobOptions() */
   jobOptions?: ReturnType<typeof runbookJobOptions>;
+  /** While an action runs, its target lock is kept at least this far ahead (renewed every third of it). @defaultValue 5 min */
+  lockHoldMs?: number;
 }
 
 /** Per-action time budget: lifecycle actions wait for rollouts, the rest are single calls. */
@@ -143,6 +145,10 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
       throw new UnrecoverableError(`invalid runbook job payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
     const data = parsed.data;
+    // The target's lock first: held for as long as the action runs, or nothing runs (another request has it).
+    const hold = data.lock ? await holdActionLock(connection, data.lock, options.lockHoldMs ?? 5 * 60_000, logger) : undefined;
+    if (hold && !hold.ok) return refuse(data, hold.holder);
+    if (hold?.retaken) logger.warn({ requestId: data.requestId, lock: data.lock!.key }, 'the target lock ran out while the job waited; nobody had taken it, so it was taken again');
     const journal = createActionJournal(connection, prefix, data.requestId);
     const stop = metrics.duration.startTimer({ action: data.action });
     const budget = AbortSignal.timeout(TIME_BUDGET_MS[data.action] ?? DEFAULT_BUDGET_MS);
@@ -168,8 +174,34 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
       metrics.jobs.inc({ action: data.action, outcome: outcome.skipped ? 'skipped' : outcome.ok ? 'success' : 'failure' });
       return { ok: outcome.ok, summary: outcome.summary };
     } finally {
+      if (hold?.ok) hold.stop();
       stop();
     }
+  }
+
+  /**
+   * The request's target lock ran out while it waited and another request holds it now: this one is not run
+   * (two actions never touch one target at once), said in the thread and audited; the other's lock stays.
+   */
+  async function refuse(data: RunbookActionJob, holder: string | null): Promise<RunbookActionResult> {
+    const target = lockTarget(data.lock!);
+    const summary = `❌ ${human(data.action)} was not run: ${target} is locked by request \`${holder ?? 'unknown'}\` (this request's lock ran out while it waited in the queue). Ask again when that one is done.`;
+    await post(data, 'result', summary);
+    const journal = createActionJournal(connection, prefix, data.requestId);
+    await journal.once('audit-result', () =>
+      audit.append({
+        kind: 'result',
+        actor: data.requestedBy,
+        action: data.action,
+        ...(data.incidentId ? { incidentId: data.incidentId } : {}),
+        requestId: data.requestId,
+        outcome: 'refused',
+        message: summary,
+        detail: { lockedBy: holder },
+      }),
+    );
+    metrics.jobs.inc({ action: data.action, outcome: 'refused' });
+    return { ok: false, summary };
   }
 
   const worker = new Worker(QueueName.RunbookActions, process, {

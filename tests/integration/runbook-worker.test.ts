@@ -188,7 +188,7 @@ describe('runbook worker: every in-app action against the real MCP server, Prome
     expect(await h.redis.ttl(journalKey(h.prefix, requestId))).toBeGreaterThan(0);
   });
 
-  it('releases the target lock the bot took, and only its own', async () => {
+  it('releases the target lock the bot took; a request whose lock another took meanwhile is refused and leaves it', async () => {
     const key = `${h.prefix}:action-lock:ip:198.51.100.7`;
     const requestId = `lock-test-${Date.now()}`;
     await h.redis.set(key, requestId, 'PX', 60_000);
@@ -206,11 +206,19 @@ describe('runbook worker: every in-app action against the real MCP server, Prome
     await queue.add('unblock_ip', job, { jobId: requestId, attempts: 1 });
     await eventually(async () => (await h.redis.exists(key)) === 0 || undefined, 20_000);
 
+    // Its lock ran out while it waited in the queue, and another request holds the target now.
     const other = `lock-other-${Date.now()}`;
     await h.redis.set(key, 'someone-else', 'PX', 60_000);
     await queue.add('unblock_ip', { ...job, requestId: other, lock: { key, token: other } }, { jobId: other, attempts: 1 });
-    await eventually(async () => (await createAuditLog({ redis: h.redis, prefix: h.prefix }).read({ requestId: other })).some((e) => e.kind === 'result') || undefined, 20_000);
+    const entries = await eventually(async () => {
+      const e = await createAuditLog({ redis: h.redis, prefix: h.prefix }).read({ requestId: other });
+      return e.some((x) => x.kind === 'result') ? e : undefined;
+    }, 20_000);
+    // Refused before anything ran: no `started`, the result says why, the other's lock is untouched.
+    expect(entries.map((e) => [e.kind, e.outcome])).toEqual([['result', 'refused']]);
     expect(await h.redis.get(key)).toBe('someone-else');
+    const reply = await eventually(async () => (await h.sandbox.replies(thread.channel, thread.threadTs)).find((m) => m.text.includes('unblock ip was not run')), 20_000);
+    expect(reply.text).toContain('ip:198.51.100.7 is locked by request `someone-else`');
   });
 
   it('a payload that does not parse fails at once and posts nothing', async () => {
