@@ -1,9 +1,9 @@
-import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { parseDuration } from '../../lib/duration';
 import { NotFoundError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { HeartbeatsConfig } from '../../lib/ops-config-heartbeats';
+import { syntheticFingerprint, syntheticNotification } from '../../lib/synthetic-alert';
 import { AlertmanagerWebhookSchema, type AlertmanagerWebhook } from '../alerts/alertmanager-payload';
 
 /**
@@ -74,33 +74,25 @@ export function createHeartbeatMonitor(options: HeartbeatMonitorOptions) {
   function payload(name: string, status: 'firing' | 'resolved', since: Date): AlertmanagerWebhook {
     const s = spec(name);
     const labels = { alertname: HEARTBEAT_ALERTNAME, heartbeat: name, priority: s.priority };
-    const at = now().toISOString();
-    return AlertmanagerWebhookSchema.parse({
-      version: '4',
-      groupKey: `{}/{heartbeat="${name}"}:{alertname="${HEARTBEAT_ALERTNAME}"}`,
-      status,
-      receiver: 'heartbeats',
-      groupLabels: { alertname: HEARTBEAT_ALERTNAME, heartbeat: name },
-      commonLabels: labels,
-      commonAnnotations: {},
-      externalURL: '',
-      alerts: [
-        {
-          status,
-          labels,
-          annotations: {
-            summary:
-              name === ALERTMANAGER_HEARTBEAT
-                ? `Alertmanager's Watchdog has not arrived for over ${s.interval}: the alerting pipeline may be down, and no other alert would reach you.`
-                : `Heartbeat "${name}" (${s.description}) has not arrived for over ${s.interval}.`,
-          },
-          startsAt: since.toISOString(),
-          endsAt: status === 'resolved' ? at : '0001-01-01T00:00:00Z',
-          generatorURL: '',
-          fingerprint: crypto.createHash('sha256').update(`heartbeat:${name}`).digest('hex').slice(0, 16),
+    return AlertmanagerWebhookSchema.parse(
+      syntheticNotification({
+        groupKey: `{}/{heartbeat="${name}"}:{alertname="${HEARTBEAT_ALERTNAME}"}`,
+        receiver: 'heartbeats',
+        groupLabels: { alertname: HEARTBEAT_ALERTNAME, heartbeat: name },
+        labels,
+        annotations: {
+          summary:
+            name === ALERTMANAGER_HEARTBEAT
+              ? `Alertmanager's Watchdog has not arrived for over ${s.interval}: the alerting pipeline may be down, and no other alert would reach you.`
+              : `Heartbeat "${name}" (${s.description}) has not arrived for over ${s.interval}.`,
         },
-      ],
-    });
+        commonAnnotations: {},
+        status,
+        startsAt: since,
+        endsAt: now(),
+        fingerprint: syntheticFingerprint(`heartbeat:${name}`),
+      }),
+    );
   }
 
   /** Records a beat; when the heartbeat was missing, its incident resolves. */

@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
 import axios from 'axios';
 import { CodedError, ErrorCode } from '../../lib/errors';
+import { syntheticFingerprint, syntheticNotification } from '../../lib/synthetic-alert';
 
 /**
  * Problems the routine finds (a failed or missing backup) open incidents
@@ -36,31 +36,19 @@ export function createIncidentAlerts(config: IncidentAlertsConfig, options: { ti
       throw new CodedError(ErrorCode.ConfigInvalid, `cannot open a ${alert.alertname} incident: BOT_WEBHOOK_URL and ALERTMANAGER_WEBHOOK_TOKEN must be set for the workers`);
     }
     const labels = { alertname: alert.alertname, severity: alert.severity, service: 'mcp-financial-ops-routine', ...alert.labels };
-    const fingerprint = crypto.createHash('sha256').update(JSON.stringify(Object.entries(labels).sort())).digest('hex').slice(0, 16);
     const base = config.runbookBaseUrl ?? new URL(config.webhookUrl).origin;
     const annotations = { summary: alert.summary, description: alert.description, runbook_url: `${base.replace(/\/$/, '')}/runbooks/${alert.alertname}.yaml` };
-    const body = {
-      version: '4',
+    const body = syntheticNotification({
       groupKey: `{}/{routine="true"}:{alertname="${alert.alertname}"}`,
-      truncatedAlerts: 0,
-      status,
       receiver: 'mcp-ops-bot',
       groupLabels: { alertname: alert.alertname },
-      commonLabels: labels,
-      commonAnnotations: annotations,
-      externalURL: '',
-      alerts: [
-        {
-          status,
-          labels,
-          annotations,
-          startsAt: alert.startsAt.toISOString(),
-          endsAt: status === 'resolved' ? (endsAt ?? new Date()).toISOString() : '0001-01-01T00:00:00Z',
-          generatorURL: '',
-          fingerprint,
-        },
-      ],
-    };
+      labels,
+      annotations,
+      status,
+      startsAt: alert.startsAt,
+      ...(endsAt ? { endsAt } : {}),
+      fingerprint: syntheticFingerprint(JSON.stringify(Object.entries(labels).sort())),
+    });
     let res;
     try {
       res = await http.post(config.webhookUrl, body, { headers: { Authorization: `Bearer ${config.token}` } });
