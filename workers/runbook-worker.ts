@@ -121,7 +121,8 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
     return slack.reply({ lane: job.incidentId, channel: job.reply.channel, threadTs: job.reply.threadTs, text, id });
   }
 
-  async function finish(job: RunbookActionJob, outcome: { ok: boolean; summary: string; audit?: Record<string, unknown> }): Promise<void> {
+  /** The result in the audit (once per request); then the target lock goes, unless another request holds it. */
+  async function finish(job: RunbookActionJob, outcome: { ok: boolean; summary: string; audit?: Record<string, unknown>; refused?: boolean }): Promise<void> {
     const journal = createActionJournal(connection, prefix, job.requestId);
     await journal.once('audit-result', () =>
       audit.append({
@@ -130,12 +131,12 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
         action: job.action,
         ...(job.incidentId ? { incidentId: job.incidentId } : {}),
         requestId: job.requestId,
-        outcome: outcome.ok ? 'ok' : 'failed',
+        outcome: outcome.refused ? 'refused' : outcome.ok ? 'ok' : 'failed',
         message: outcome.summary.slice(0, 4000),
         ...(outcome.audit ? { detail: outcome.audit } : {}),
       }),
     );
-    if (job.lock) await releaseActionLock(connection, job.lock);
+    if (job.lock && !outcome.refused) await releaseActionLock(connection, job.lock);
   }
 
   async function process(job: Job<unknown>): Promise<RunbookActionResult> {
@@ -187,19 +188,7 @@ export function createRunbookWorker(options: RunbookWorkerOptions) {
     const target = lockTarget(data.lock!);
     const summary = `❌ ${human(data.action)} was not run: ${target} is locked by request \`${holder ?? 'unknown'}\` (this request's lock ran out while it waited in the queue). Ask again when that one is done.`;
     await post(data, 'result', summary);
-    const journal = createActionJournal(connection, prefix, data.requestId);
-    await journal.once('audit-result', () =>
-      audit.append({
-        kind: 'result',
-        actor: data.requestedBy,
-        action: data.action,
-        ...(data.incidentId ? { incidentId: data.incidentId } : {}),
-        requestId: data.requestId,
-        outcome: 'refused',
-        message: summary,
-        detail: { lockedBy: holder },
-      }),
-    );
+    await finish(data, { ok: false, refused: true, summary, audit: { lockedBy: holder } });
     metrics.jobs.inc({ action: data.action, outcome: 'refused' });
     return { ok: false, summary };
   }
