@@ -5,6 +5,8 @@ import { formatDuration, parseDuration } from '../../lib/duration';
 import type { MaintenanceWindow } from '../../lib/ops-config-routine';
 import { renderChecklist, type ChecklistKind } from '../../lib/routine-checklist';
 import { escapeMrkdwn } from '../../lib/slack-text';
+import { createActionJournal } from '../actions/journal';
+import { beginHold, createMaintenanceHolders, describeHolders, endHold, windowHolderId, type HoldFlow } from '../maintenance/holders';
 import { backupIsFresh } from './backup';
 import { callTool, context, formatWhen, header, postReport, reportChannel, section, settle, type RoutineContext } from './context';
 
@@ -14,9 +16,11 @@ import { callTool, context, formatWhen, header, postReport, reportChannel, secti
  * job (its own scheduler) lays out the next occurrences as delayed jobs whose
  * ids name the window and its start, so every replica plans the same jobs
  * and each runs once: announcements a day and an hour before (with the
- * pre-maintenance checklist), the start (maintenance mode on through
- * ops_set_maintenance, a real Alertmanager silence for the window) and the
- * end (both off, the post-maintenance checklist).
+ * pre-maintenance checklist), the start (the window's hold on maintenance,
+ * the mode on through ops_set_maintenance, a real Alertmanager silence for the
+ * window) and the end (its hold and silence end; the mode goes off unless
+ * another holder, e.g. a `maintenance on`, still holds it; the
+ * post-maintenance checklist).
  */
 export interface WindowOccurrence {
   window: MaintenanceWindow;
@@ -108,11 +112,28 @@ async function announce(ctx: RoutineContext, job: Phase, w: MaintenanceWindow | 
   return 'announced';
 }
 
+/** The window's hold on maintenance (workers/maintenance/holders.ts), its steps journaled per phase like an action's. */
+function holdFlow(ctx: RoutineContext, job: Phase, phase: 'start' | 'end'): HoldFlow {
+  return {
+    holders: createMaintenanceHolders(ctx.redis, ctx.prefix),
+    once: createActionJournal(ctx.redis, ctx.prefix, phaseId(job, phase)).once,
+    now: () => ctx.now().getTime(),
+    async setMode(enabled, reason) {
+      await callTool(ctx, 'ops_set_maintenance', { enabled, reason });
+    },
+  };
+}
+
+const holderOf = (job: Phase) => windowHolderId(job.window, Date.parse(job.startsAt));
+
 async function begin(ctx: RoutineContext, job: Phase): Promise<string> {
   const end = new Date(job.endsAt);
   if (end <= ctx.now()) return 'window over already';
   const service = ctx.config.routine.maintenance.service;
-  await callTool(ctx, 'ops_set_maintenance', { enabled: true, reason: `scheduled maintenance window ${job.window} until ${job.endsAt}` });
+  const flow = holdFlow(ctx, job, 'start');
+  const why = `scheduled maintenance window ${job.window} until ${job.endsAt}`;
+  const record = { untilMs: end.getTime(), label: `window ${job.window}`, by: 'system:routine', why, silences: [] as string[] };
+  const active = await beginHold(flow, holderOf(job), record, why);
   let silence = 'ALERTMANAGER_URL is not set for the workers: no silence.';
   if (ctx.silences) {
     const key = stateKey(ctx, job);
@@ -123,29 +144,36 @@ async function begin(ctx: RoutineContext, job: Phase): Promise<string> {
       await ctx.redis.hset(key, { silenceId: id });
       await ctx.redis.expire(key, KEEP_S);
     }
+    // The holder keeps its silence, so a person's `maintenance off` expires it with the rest.
+    await flow.holders.update(holderOf(job), { ...record, silences: [id] });
     silence = `Alerts for \`service=${escapeMrkdwn(service)}\` silenced until the end (silence ${escapeMrkdwn(id)}).`;
   }
+  const others = active.filter((h) => h.id !== holderOf(job));
+  const also = others.length ? ` Also held: ${describeHolders(others, (at) => formatWhen(ctx, at))}.` : '';
   const title = `🔧 Maintenance window "${job.window}" started`;
-  await postReport(ctx, title, [header(title), section(`Maintenance mode is *ON* until ${formatWhen(ctx, end)}. ${silence}`)], phaseId(job, 'started'));
+  await postReport(ctx, title, [header(title), section(`Maintenance mode is *ON* until ${formatWhen(ctx, end)}. ${silence}${also}`)], phaseId(job, 'started'));
   return 'started';
 }
 
 async function finish(ctx: RoutineContext, job: Phase): Promise<string> {
-  await callTool(ctx, 'ops_set_maintenance', { enabled: false, reason: `scheduled maintenance window ${job.window} ended` });
+  // Only this window's hold ends: another holder (a `maintenance on`, an overlapping window) keeps the mode on.
+  const { remaining } = await endHold(holdFlow(ctx, job, 'end'), holderOf(job), `scheduled maintenance window ${job.window} ended`);
   const key = stateKey(ctx, job);
   const id = await ctx.redis.hget(key, 'silenceId');
+  // Its silence ends with it either way: the other holders have their own for their own time.
   if (id && ctx.silences) await ctx.silences.expire(id);
   const health = await settle(callTool(ctx, 'ops_health_check', { mode: 'full' }));
   const status = health.ok ? String(health.value.structuredContent?.status ?? 'unknown') : `unreachable (${health.error})`;
   const title = `✅ Maintenance window "${job.window}" ended`;
+  const mode = remaining.length ? `Maintenance stays *ON*: ${describeHolders(remaining, (at) => formatWhen(ctx, at))}.` : 'Maintenance mode is *OFF*.';
   await postReport(ctx, title, [
     header(title),
-    section(`Maintenance mode is *OFF*.${id ? ` Silence ${escapeMrkdwn(id)} expired.` : ''} Server health after the window: *${escapeMrkdwn(status)}*.`),
+    section(`${mode}${id ? ` Silence ${escapeMrkdwn(id)} expired.` : ''} Server health after the window: *${escapeMrkdwn(status)}*.`),
     context(formatWhen(ctx, ctx.now())),
   ], phaseId(job, 'ended'));
   const ticks: Record<string, string> = status === 'healthy' ? { health: 'ops_health_check full: healthy' } : {};
   await postChecklist(ctx, job, 'post-maintenance', `Post-maintenance checklist · ${job.window} · ${formatWhen(ctx, new Date(job.startsAt))}`, ticks);
-  return 'ended';
+  return remaining.length ? `ended, maintenance held by ${remaining.map((h) => h.id).join(', ')}` : 'ended';
 }
 
 export async function maintenancePhaseJob(ctx: RoutineContext, job: Phase): Promise<string> {
