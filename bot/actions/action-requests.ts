@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ActionNameSchema } from '../../lib/action-catalog';
 import { canonicalJson } from '../../lib/audit-log';
+import { actionLockKey, releaseActionLock } from '../../lib/action-lock';
 import { redisScript } from '../../lib/redis-script';
 
 /**
@@ -55,18 +56,12 @@ return {1, r.state}
 `;
 const TRANSITION_LUA_SCRIPT = redisScript(TRANSITION_LUA);
 
-/** Compare-and-delete: the worker releases a lock the same way (only the holder's token deletes it). */
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-const RELEASE_LUA_SCRIPT = redisScript(RELEASE_LUA);
 
 export function actionKeys(prefix: string) {
   return {
     request: (id: string) => `${prefix}:actions:request:${id}`,
     /** The contract's lock key: `<prefix>:action-lock:<target>`; its value is the holder's request id. */
-    lock: (target: string) => `${prefix}:action-lock:${target}`,
+    lock: (target: string) => actionLockKey(prefix, target),
     dedupe: (hash: string) => `${prefix}:actions:dedupe:${hash}`,
   };
 }
@@ -112,7 +107,7 @@ export function createActionRequestStore(options: { redis: Redis; prefix: string
   }
 
   async function unlock(target: string, requestId: string): Promise<boolean> {
-    return (await RELEASE_LUA_SCRIPT.run(redis, 1, keys.lock(target), requestId)) === 1;
+    return releaseActionLock(redis, keys.lock(target), requestId);
   }
 
   /**

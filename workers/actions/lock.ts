@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
+import { actionLockTarget, releaseActionLock as releaseLock } from '../../lib/action-lock';
 import { redisScript } from '../../lib/redis-script';
 
 /**
@@ -12,12 +13,6 @@ export interface ActionLock {
   key: string;
   token: string;
 }
-
-/** Deletes the target lock only if it is still the one this request took (a later request's lock stays). */
-const RELEASE_SCRIPT = redisScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`);
 
 /*
  * Holds the lock for ARGV[1] at least ARGV[2] ms ahead: ours, its TTL is raised to that (never lowered); absent (it
@@ -37,16 +32,11 @@ end
 return 0
 `);
 
-/** Releases the bot's per-target lock once the action is done (or has failed for good). */
-export async function releaseActionLock(redis: Redis, lock: ActionLock): Promise<boolean> {
-  return (await RELEASE_SCRIPT.run(redis, 1, lock.key, lock.token)) === 1;
-}
+/** Releases the bot's per-target lock once the action is done (or has failed for good); only its own. */
+export const releaseActionLock = (redis: Redis, lock: ActionLock): Promise<boolean> => releaseLock(redis, lock.key, lock.token);
 
-/** The target a lock key names (`…:action-lock:<target>`), for messages. */
-export function lockTarget(lock: ActionLock): string {
-  const at = lock.key.indexOf(':action-lock:');
-  return at >= 0 ? lock.key.slice(at + ':action-lock:'.length) : lock.key;
-}
+/** The target a lock names (`…:action-lock:<target>`), for messages. */
+export const lockTarget = (lock: ActionLock): string => actionLockTarget(lock.key);
 
 export type LockHold = { ok: true; retaken: boolean; stop(): void } | { ok: false; holder: string | null };
 
