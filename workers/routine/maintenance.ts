@@ -74,7 +74,6 @@ export async function planMaintenance(ctx: RoutineContext, queue: Queue<RoutineJ
 }
 
 type Phase = Extract<RoutineJob, { kind: 'maintenance' }>;
-const stateKey = (ctx: RoutineContext, job: Phase) => `${ctx.prefix}:routine:maintenance:${job.window}-${Date.parse(job.startsAt)}`;
 
 function windowOf(ctx: RoutineContext, name: string): MaintenanceWindow | undefined {
   return ctx.config.routine.maintenance.windows.find((w) => w.name === name);
@@ -136,15 +135,10 @@ async function begin(ctx: RoutineContext, job: Phase): Promise<string> {
   const active = await beginHold(flow, holderOf(job), record, why);
   let silence = 'ALERTMANAGER_URL is not set for the workers: no silence.';
   if (ctx.silences) {
-    const key = stateKey(ctx, job);
-    let id = await ctx.redis.hget(key, 'silenceId');
-    // A retried start reuses its silence instead of creating another.
-    if (!id) {
-      id = await ctx.silences.create([{ name: 'service', value: service, isRegex: false }], end, 'mcp-financial-ops routine', `maintenance window ${job.window}`);
-      await ctx.redis.hset(key, { silenceId: id });
-      await ctx.redis.expire(key, KEEP_S);
-    }
-    // The holder keeps its silence, so a person's `maintenance off` expires it with the rest.
+    const silences = ctx.silences;
+    // A retried start reuses its silence (the phase's journal) instead of creating another.
+    const id = await flow.once('silence', () => silences.create([{ name: 'service', value: service, isRegex: false }], end, 'mcp-financial-ops routine', `maintenance window ${job.window}`));
+    // The holder keeps its silence: the window's end, or a person's `maintenance off`, expires it.
     await flow.holders.update(holderOf(job), { ...record, silences: [id] });
     silence = `Alerts for \`service=${escapeMrkdwn(service)}\` silenced until the end (silence ${escapeMrkdwn(id)}).`;
   }
@@ -157,18 +151,18 @@ async function begin(ctx: RoutineContext, job: Phase): Promise<string> {
 
 async function finish(ctx: RoutineContext, job: Phase): Promise<string> {
   // Only this window's hold ends: another holder (a `maintenance on`, an overlapping window) keeps the mode on.
-  const { remaining } = await endHold(holdFlow(ctx, job, 'end'), holderOf(job), `scheduled maintenance window ${job.window} ended`);
-  const key = stateKey(ctx, job);
-  const id = await ctx.redis.hget(key, 'silenceId');
-  // Its silence ends with it either way: the other holders have their own for their own time.
-  if (id && ctx.silences) await ctx.silences.expire(id);
+  const { released, remaining } = await endHold(holdFlow(ctx, job, 'end'), holderOf(job), `scheduled maintenance window ${job.window} ended`);
+  // Its silence ends with it either way: the other holders have their own for their own time. (A person's
+  // `maintenance off` that ended the hold first expired it already: nothing is released here then.)
+  const ids = ctx.silences ? (released?.silences ?? []) : [];
+  for (const id of ids) await ctx.silences!.expire(id);
   const health = await settle(callTool(ctx, 'ops_health_check', { mode: 'full' }));
   const status = health.ok ? String(health.value.structuredContent?.status ?? 'unknown') : `unreachable (${health.error})`;
   const title = `✅ Maintenance window "${job.window}" ended`;
   const mode = remaining.length ? `Maintenance stays *ON*: ${describeHolders(remaining, (at) => formatWhen(ctx, at))}.` : 'Maintenance mode is *OFF*.';
   await postReport(ctx, title, [
     header(title),
-    section(`${mode}${id ? ` Silence ${escapeMrkdwn(id)} expired.` : ''} Server health after the window: *${escapeMrkdwn(status)}*.`),
+    section(`${mode}${ids.length ? ` Silence ${ids.map(escapeMrkdwn).join(', ')} expired.` : ''} Server health after the window: *${escapeMrkdwn(status)}*.`),
     context(formatWhen(ctx, ctx.now())),
   ], phaseId(job, 'ended'));
   const ticks: Record<string, string> = status === 'healthy' ? { health: 'ops_health_check full: healthy' } : {};
