@@ -45,7 +45,8 @@ export async function snapshotPrefix(redis: Redis, prefix: string, ignore: (key:
   const out: Record<string, KeyState> = {};
   names.forEach((key, i) => {
     const type = String(types?.[i]?.[1]);
-    if (type === 'none') return;
+    // Gone, or deleted between the TYPE and the read (a lock released, a key expiring): not there.
+    if (type === 'none' || values?.[i]?.[1] == null) return;
     const digest = crypto.createHash('sha256').update(JSON.stringify(stable(type, values?.[i]?.[1]))).digest('hex');
     out[key] = { type, digest };
   });
