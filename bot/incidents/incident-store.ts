@@ -302,6 +302,18 @@ if redis.call('EXISTS', owedKey) == 0 then redis.call('SREM', owing, ARGV[1]) en
 `;
 const CLEAR_REPLIES_LUA_SCRIPT = redisScript(CLEAR_REPLIES_LUA);
 
+/**
+ * Records the root message `ARGV[2]` in channel `ARGV[1]` of incident hash `KEYS[1]` if none is recorded yet, with
+ * the reverse index `KEYS[2]` = `ARGV[3]`, in one step, so no reader sees a root ts without its channel. 1 if it won.
+ */
+const SET_ROOT_LUA = `
+if redis.call('HSETNX', KEYS[1], 'rootTs', ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'channel', ARGV[1])
+redis.call('SET', KEYS[2], ARGV[3])
+return 1
+`;
+const SET_ROOT_LUA_SCRIPT = redisScript(SET_ROOT_LUA);
+
 /** An owed reply keeps this many alert changes (the reply shows as many; the rest are on the timeline). */
 export const REPLY_TRANSITIONS_KEPT = 50;
 /** Batches owed per incident at most; past it the oldest are summed into the newest (see INGEST_LUA). */
@@ -534,9 +546,7 @@ export function createIncidentStore({ redis, prefix, openingLeaseMs = OPENING_LE
 
   /** Records where the root message lives. Only the first writer wins, so replicas agree. */
   async function setRootMessage(id: string, channel: string, ts: string): Promise<boolean> {
-    const won = await redis.hsetnx(keys.incident(id), 'rootTs', ts);
-    if (won) await redis.multi().hset(keys.incident(id), 'channel', channel).set(keys.byRoot(channel, ts), id).exec();
-    return won === 1;
+    return (await SET_ROOT_LUA_SCRIPT.run(redis, 2, keys.incident(id), keys.byRoot(channel, ts), channel, ts, id)) === 1;
   }
 
   /** Records that the steps after opening ran, and takes the incident out of the openings owed (one MULTI). */
