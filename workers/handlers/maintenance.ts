@@ -93,14 +93,27 @@ export function createMaintenanceHandler(m: MaintenanceDeps): ActionHandler {
       const window = formatDuration(p.durationSeconds * 1000);
       const id = actionHolderId(job.requestId);
       const record = { untilMs: until.getTime(), label: `\`maintenance on ${window}\` by ${who}`, by: job.requestedBy, why: reason, silences: [] as string[] };
-      const active = await beginHold(flow, id, record, reason);
-      const silenceIds = await deps.journal.once('silence', async () => {
+      const overridden = async (remaining: Holder[]): Promise<ActionOutcome> => {
+        const mode = remaining.length ? `Maintenance stays ON: ${describeHolders(remaining)}.` : 'Maintenance mode is OFF.';
+        await announce(deps, job.requestId, `✅ \`maintenance on ${window}\` (${who}) was ended by a \`maintenance off\` while it started. ${mode}`);
+        return { ok: true, summary: `✅ Maintenance on for ${window} was overridden by a maintenance off while it started; asked by ${who}`, audit: { overridden: true, holder: id, heldBy: remaining.map((h) => h.id) } };
+      };
+      const { active, held } = await beginHold(flow, id, record, reason);
+      if (!held) return overridden(active);
+      const silencing = await deps.journal.once<string[] | { ids: string[]; held: boolean }>('silence', async () => {
         const ids = await silenceWindow(deps, until, job.requestedBy, reason);
         // The holder knows its silences before the set does: an end never takes another holder's silence for an orphan.
-        if (ids.length) await holders.update(id, { ...record, silences: ids });
+        if (ids.length && !(await holders.update(id, { ...record, silences: ids }))) {
+          // A person's `maintenance off` ended the hold while these were made: they end too.
+          for (const sid of ids) await deps.silences?.expire(sid);
+          return { ids: [] as string[], held: false };
+        }
         if (ids.length) await m.redis.sadd(maintenanceSilencesKey(m.prefix), ...ids);
-        return ids;
+        return { ids, held: true };
       });
+      // (A journal written before the override check holds the ids alone.)
+      const { ids: silenceIds, held: stillHeld } = Array.isArray(silencing) ? { ids: silencing, held: true } : silencing;
+      if (!stillHeld) return overridden(await holders.active(now()));
       await deps.journal.once('schedule-end', () => m.scheduleEnd(until, job.requestId).then(() => true));
       const silenced = silenceIds.length ? `its alerts silenced in Alertmanager until ${until.toISOString()}` : 'no Alertmanager configured, so alerts are not silenced';
       const others = active.filter((h) => h.id !== id);

@@ -175,11 +175,19 @@ export function nameHolders(holders: Holder[], when: (at: Date) => string = (at)
   return holders.map((h) => `${h.label} (until ${when(new Date(h.untilMs))})`).join(', ');
 }
 
-/** A window begins: its holder first, then the mode on (each step once). Returns the active holders. */
-export async function beginHold(flow: HoldFlow, id: string, record: HolderRecord, reason: string): Promise<Holder[]> {
+/**
+ * A window begins: its holder first, then the mode on (each step once). Returns the active holders, and
+ * `held`: false when a person's `maintenance off` ended this hold between the two steps. That off turned
+ * the mode off before this turned it on, so a fresh count turns it off again unless another holder came
+ * meanwhile; the caller then stops (no silence, no queued end) and says the window was overridden.
+ */
+export async function beginHold(flow: HoldFlow, id: string, record: HolderRecord, reason: string): Promise<{ active: Holder[]; held: boolean }> {
   const active = await flow.once('hold', () => flow.holders.hold(id, record, flow.now()));
   await flow.once('set', () => flow.setMode(true, reason).then(() => true));
-  return active;
+  const after = await flow.once('confirm', () => flow.holders.active(flow.now()));
+  if (after.some((h) => h.id === id)) return { active, held: true };
+  if (!after.length) await flow.once('unset', () => flow.setMode(false, `${reason}: ended by a maintenance off while it started`).then(() => true));
+  return { active: after, held: false };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { MaintenanceWindow } from '../../lib/ops-config-routine';
 import { renderChecklist, type ChecklistKind } from '../../lib/routine-checklist';
 import { escapeMrkdwn } from '../../lib/slack-text';
 import { createActionJournal } from '../actions/journal';
-import { beginHold, createMaintenanceHolders, describeHolders, endHold, windowHolderId, type HoldFlow } from '../maintenance/holders';
+import { beginHold, createMaintenanceHolders, describeHolders, endHold, windowHolderId, type Holder, type HoldFlow } from '../maintenance/holders';
 import { backupIsFresh } from './backup';
 import { callTool, context, formatWhen, header, postReport, reportChannel, section, settle, type RoutineContext } from './context';
 
@@ -132,14 +132,19 @@ async function begin(ctx: RoutineContext, job: Phase): Promise<string> {
   const flow = holdFlow(ctx, job, 'start');
   const why = `scheduled maintenance window ${job.window} until ${job.endsAt}`;
   const record = { untilMs: end.getTime(), label: `window ${job.window}`, by: 'system:routine', why, silences: [] as string[] };
-  const active = await beginHold(flow, holderOf(job), record, why);
+  const { active, held } = await beginHold(flow, holderOf(job), record, why);
+  if (!held) return overridden(ctx, job, active);
   let silence = 'ALERTMANAGER_URL is not set for the workers: no silence.';
   if (ctx.silences) {
     const silences = ctx.silences;
     // A retried start reuses its silence (the phase's journal) instead of creating another.
     const id = await flow.once('silence', () => silences.create([{ name: 'service', value: service, isRegex: false }], end, 'mcp-financial-ops routine', `maintenance window ${job.window}`));
     // The holder keeps its silence: the window's end, or a person's `maintenance off`, expires it.
-    await flow.holders.update(holderOf(job), { ...record, silences: [id] });
+    if (!(await flow.holders.update(holderOf(job), { ...record, silences: [id] }))) {
+      // A person's `maintenance off` ended the window while its silence was made: the silence ends too.
+      await silences.expire(id);
+      return overridden(ctx, job, await flow.holders.active(ctx.now().getTime()));
+    }
     silence = `Alerts for \`service=${escapeMrkdwn(service)}\` silenced until the end (silence ${escapeMrkdwn(id)}).`;
   }
   const others = active.filter((h) => h.id !== holderOf(job));
@@ -147,6 +152,14 @@ async function begin(ctx: RoutineContext, job: Phase): Promise<string> {
   const title = `🔧 Maintenance window "${job.window}" started`;
   await postReport(ctx, title, [header(title), section(`Maintenance mode is *ON* until ${formatWhen(ctx, end)}. ${silence}${also}`)], phaseId(job, 'started'));
   return 'started';
+}
+
+/** A person's `maintenance off` ended the window while it started: said in #ops-reports instead of "started". */
+async function overridden(ctx: RoutineContext, job: Phase, remaining: Holder[]): Promise<string> {
+  const title = `🔧 Maintenance window "${job.window}" was ended by a maintenance off as it started`;
+  const mode = remaining.length ? `Maintenance stays *ON*: ${describeHolders(remaining, (at) => formatWhen(ctx, at))}.` : 'Maintenance mode is *OFF*.';
+  await postReport(ctx, title, [header(title), section(mode)], phaseId(job, 'started'));
+  return 'overridden';
 }
 
 async function finish(ctx: RoutineContext, job: Phase): Promise<string> {
