@@ -6,7 +6,7 @@
  * switch, so the moment of the off is pinned exactly.
  */
 import { createActionJournal } from '../../workers/actions/journal';
-import { beginHold, createMaintenanceHolders, endAllHolds, type HoldFlow, type HolderRecord } from '../../workers/maintenance/holders';
+import { beginHold, createMaintenanceHolders, endAllHolds, keepSilences, type HoldFlow, type HolderRecord } from '../../workers/maintenance/holders';
 import { deletePrefix, testPrefix, testRedis } from '../helpers/redis';
 import { closeRedis } from '../../lib/redis';
 
@@ -78,5 +78,22 @@ describe('a maintenance off while a window starts', () => {
     const replay = await beginHold(f, 'req:win', record('window'), 'window');
     expect(replay.held).toBe(true);
     expect(switches).toEqual([true]);
+  });
+
+  it('silences made while the off lands are expired at once; made while held, they go in the record', async () => {
+    const expired: string[] = [];
+    const expire = async (id: string) => void expired.push(id);
+    const held = record('held');
+    await holders.hold('req:held', held, Date.now());
+    expect(await keepSilences(holders, 'req:held', held, ['s1', 's2'], expire)).toBe(true);
+    expect((await holders.active(Date.now()))[0]!.silences).toEqual(['s1', 's2']);
+    expect(expired).toEqual([]);
+
+    const late = record('late');
+    await holders.hold('req:late', late, Date.now());
+    await endAllHolds(flow(), 'off by U0BOB');
+    expect(await keepSilences(holders, 'req:late', late, ['s3'], expire)).toBe(false);
+    expect(expired).toEqual(['s3']);
+    expect(await holders.active(Date.now())).toEqual([]);
   });
 });

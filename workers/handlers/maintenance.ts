@@ -11,6 +11,7 @@ import {
   describeHolders,
   endAllHolds,
   endHold,
+  keepSilences,
   type Holder,
   type HoldFlow,
   type MaintenanceHolders,
@@ -100,20 +101,15 @@ export function createMaintenanceHandler(m: MaintenanceDeps): ActionHandler {
       };
       const { active, held } = await beginHold(flow, id, record, reason);
       if (!held) return overridden(active);
-      const silencing = await deps.journal.once<string[] | { ids: string[]; held: boolean }>('silence', async () => {
+      // null: a person's `maintenance off` ended the hold while the silences were made (they are expired).
+      const silenceIds = await deps.journal.once<string[] | null>('silence', async () => {
         const ids = await silenceWindow(deps, until, job.requestedBy, reason);
         // The holder knows its silences before the set does: an end never takes another holder's silence for an orphan.
-        if (ids.length && !(await holders.update(id, { ...record, silences: ids }))) {
-          // A person's `maintenance off` ended the hold while these were made: they end too.
-          for (const sid of ids) await deps.silences?.expire(sid);
-          return { ids: [] as string[], held: false };
-        }
+        if (!(await keepSilences(holders, id, record, ids, async (sid) => { await deps.silences?.expire(sid); }))) return null;
         if (ids.length) await m.redis.sadd(maintenanceSilencesKey(m.prefix), ...ids);
-        return { ids, held: true };
+        return ids;
       });
-      // (A journal written before the override check holds the ids alone.)
-      const { ids: silenceIds, held: stillHeld } = Array.isArray(silencing) ? { ids: silencing, held: true } : silencing;
-      if (!stillHeld) return overridden(await holders.active(now()));
+      if (!silenceIds) return overridden(await holders.active(now()));
       await deps.journal.once('schedule-end', () => m.scheduleEnd(until, job.requestId).then(() => true));
       const silenced = silenceIds.length ? `its alerts silenced in Alertmanager until ${until.toISOString()}` : 'no Alertmanager configured, so alerts are not silenced';
       const others = active.filter((h) => h.id !== id);

@@ -191,6 +191,17 @@ export async function beginHold(flow: HoldFlow, id: string, record: HolderRecord
 }
 
 /**
+ * The silences a hold made go in its record, so its end (or an override) expires them. When a person's
+ * `maintenance off` ended the hold while they were being made, nobody would: they are expired here and
+ * the answer is false (the caller says the window was overridden).
+ */
+export async function keepSilences(holders: MaintenanceHolders, id: string, record: HolderRecord, ids: string[], expire: (silenceId: string) => Promise<void>): Promise<boolean> {
+  if (!ids.length || (await holders.update(id, { ...record, silences: ids }))) return true;
+  for (const silenceId of ids) await expire(silenceId);
+  return false;
+}
+
+/**
  * After the mode went off, someone may have taken a hold between the count and the switch (and turned the
  * mode on before this turned it off): a fresh count puts the mode back on for them.
  */

@@ -6,7 +6,7 @@ import type { MaintenanceWindow } from '../../lib/ops-config-routine';
 import { renderChecklist, type ChecklistKind } from '../../lib/routine-checklist';
 import { escapeMrkdwn } from '../../lib/slack-text';
 import { createActionJournal } from '../actions/journal';
-import { beginHold, createMaintenanceHolders, describeHolders, endHold, windowHolderId, type Holder, type HoldFlow } from '../maintenance/holders';
+import { beginHold, createMaintenanceHolders, describeHolders, endHold, keepSilences, windowHolderId, type Holder, type HoldFlow } from '../maintenance/holders';
 import { backupIsFresh } from './backup';
 import { callTool, context, formatWhen, header, postReport, reportChannel, section, settle, type RoutineContext } from './context';
 
@@ -140,9 +140,7 @@ async function begin(ctx: RoutineContext, job: Phase): Promise<string> {
     // A retried start reuses its silence (the phase's journal) instead of creating another.
     const id = await flow.once('silence', () => silences.create([{ name: 'service', value: service, isRegex: false }], end, 'mcp-financial-ops routine', `maintenance window ${job.window}`));
     // The holder keeps its silence: the window's end, or a person's `maintenance off`, expires it.
-    if (!(await flow.holders.update(holderOf(job), { ...record, silences: [id] }))) {
-      // A person's `maintenance off` ended the window while its silence was made: the silence ends too.
-      await silences.expire(id);
+    if (!(await keepSilences(flow.holders, holderOf(job), record, [id], (sid) => silences.expire(sid)))) {
       return overridden(ctx, job, await flow.holders.active(ctx.now().getTime()));
     }
     silence = `Alerts for \`service=${escapeMrkdwn(service)}\` silenced until the end (silence ${escapeMrkdwn(id)}).`;
